@@ -1,0 +1,135 @@
+"""What every command shares: settings, the database, who acts, and safe output.
+
+Output rules: user-supplied text never reaches the terminal raw (no Rich markup, no escape
+sequences); ``--json`` prints plain JSON; a command that creates something prints its id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from typing import Any
+
+from .. import config
+from ..errors import BadInput
+from ..services.actors import Actor
+
+
+class _State:
+    config_path: str | None = None
+    database_url: str | None = None
+    settings: config.Settings | None = None
+    database_open = False
+    actor: Actor | None = None
+
+
+state = _State()
+
+
+def configure(config_path: str | None, database_url: str | None) -> None:
+    """Called by the root callback with the global options; nothing is read yet."""
+    state.config_path = config_path
+    state.database_url = database_url
+    state.settings = None
+    state.database_open = False
+    state.actor = None
+
+
+def settings() -> config.Settings:
+    if state.settings is None:
+        state.settings = config.use(config.load_settings(state.config_path, state.database_url))
+    return state.settings
+
+
+def open_db() -> None:
+    """Bind the store to the configured database (once per process)."""
+    if state.database_open:
+        return
+    from ..store.db import open_database
+
+    current = settings()
+    try:
+        open_database(
+            current.database_url,
+            password=current.database.password,
+            busy_timeout_ms=current.database.busy_timeout_ms,
+            connect_timeout_s=current.database.connect_timeout_s,
+        )
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    state.database_open = True
+
+
+def actor() -> Actor:
+    """Who runs this command: the env route for scripts, else the session saved by ``login``."""
+    if state.actor is None:
+        open_db()
+        from .auth import resolve_actor
+
+        state.actor = resolve_actor()
+    return state.actor
+
+
+# -- output -------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: object) -> str:
+    """Text fit for a terminal: control characters and escape sequences shown, not executed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if text is None else str(text))
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
+    """A Rich table whose cells are literal text (markup and escapes are shown, not obeyed)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, header_style="bold", show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    count = 0
+    for row in rows:
+        table.add_row(*(Text(safe(cell)) for cell in row))
+        count += 1
+    console = Console(highlight=False, soft_wrap=False)
+    if count:
+        console.print(table)
+    else:
+        console.print(Text("(none)"))
+
+
+def print_fields(pairs: Sequence[tuple[str, object]]) -> None:
+    """A 'show' view: one 'label  value' line each, values literal."""
+    width = max((len(label) for label, _ in pairs), default=0)
+    for label, value in pairs:
+        sys.stdout.write(f"{label.ljust(width)}  {safe(value)}\n")
+
+
+def print_line(text: object) -> None:
+    sys.stdout.write(safe(text) + "\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(f"warning: {safe(text)}\n")

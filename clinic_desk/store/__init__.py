@@ -1,0 +1,1 @@
+"""The data layer: database setup, models, migrations. Knows nothing of services or front ends."""
