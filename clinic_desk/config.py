@@ -152,6 +152,7 @@ def load_settings(config_path: str | None = None, database_url: str | None = Non
         raise ConfigError(f"{where}: unknown key '{unknown}'")
     settings = Settings(**sections, source=where)
     if database_url:
+        _validate_url(database_url, "--database")
         settings = replace(settings, database=replace(settings.database, url=database_url))
     _validate(settings, where)
     return settings
@@ -206,9 +207,7 @@ def _validate(settings: Settings, where: str) -> None:
         ZoneInfo(settings.clinic.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{where}: clinic.timezone: unknown time zone '{settings.clinic.timezone}'") from None
-    url = settings.database_url
-    if not url.startswith(("sqlite://", "postgresql://", "postgres://")):
-        raise ConfigError(f"{where}: database.url: unsupported URL '{url}' (use sqlite:/// or postgresql://)")
+    _validate_url(settings.database_url, where)
     if not 1 <= settings.smtp.port <= 65535:
         raise ConfigError(f"{where}: smtp.port: {settings.smtp.port} is out of range 1-65535")
     if settings.smtp.security not in {"starttls", "ssl", "none"}:
@@ -223,6 +222,11 @@ def _validate(settings: Settings, where: str) -> None:
             raise ConfigError(f"{where}: security.{key} must be at least 1")
     if len(settings.clinic.currency) != 3:
         raise ConfigError(f"{where}: clinic.currency must be a 3-letter code such as EUR")
+
+
+def _validate_url(url: str, where: str) -> None:
+    if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(f"{where}: database.url: unsupported URL '{url}' (use sqlite:///path or postgresql://...)")
 
 
 def _warn_if_secret_readable(path: Path, raw: dict[str, Any]) -> None:

@@ -133,9 +133,10 @@ def db(database_url: str) -> Iterator[str]:
     open_database(database_url)
     yield database_url
     clock.set_now(None)
+    if proxy.obj is not None and not proxy.is_closed() and proxy.in_transaction():
+        proxy.rollback()
+    open_database(database_url)  # a CLI run may have bound the proxy elsewhere
     try:
-        if proxy.in_transaction():
-            proxy.rollback()
         _empty_all_tables()
     finally:
         proxy.close()

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from peewee import BooleanField, DateField, Model, chunked
+from peewee import BooleanField, CompositeKey, DateField, Model, chunked
 
 from .db import db, is_postgres
 from .fields import UTCDateTimeField, from_db
@@ -45,21 +45,28 @@ def _rows(model: type[Model]) -> Iterator[dict[str, Any]]:
 
 def _order(model: type[Model]) -> list[Any]:
     pk = model._meta.primary_key
-    return list(pk.field_names and [model._meta.fields[n] for n in pk.field_names] or [pk]) if pk else []
+    if isinstance(pk, CompositeKey):
+        return [model._meta.fields[name] for name in pk.field_names]
+    return [pk]
 
 
 def backup(path: Path) -> dict[str, int]:
-    """Write every table to ``path``; returns the row count per table."""
+    """Write every table to ``path`` (atomically: a failed backup leaves no file); row counts per table."""
     counts: dict[str, int] = {}
-    with _snapshot(), gzip.open(path, "wt", encoding="utf-8") as out:
-        header = {"format": FORMAT, "version": FORMAT_VERSION, "schema": schema_status().applied}
-        out.write(json.dumps(header) + "\n")
-        for model in ALL_MODELS:
-            table = model._meta.table_name
-            counts[table] = 0
-            for row in _rows(model):
-                out.write(json.dumps({"t": table, "r": row}, ensure_ascii=False) + "\n")
-                counts[table] += 1
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with _snapshot(), gzip.open(partial, "wt", encoding="utf-8") as out:
+            header = {"format": FORMAT, "version": FORMAT_VERSION, "schema": schema_status().applied}
+            out.write(json.dumps(header) + "\n")
+            for model in ALL_MODELS:
+                table = model._meta.table_name
+                counts[table] = 0
+                for row in _rows(model):
+                    out.write(json.dumps({"t": table, "r": row}, ensure_ascii=False) + "\n")
+                    counts[table] += 1
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return counts
 
 
@@ -141,8 +148,7 @@ def _insert(model: type[Model], rows: list[dict[Any, Any]]) -> None:
 
 def _reset_sequences() -> None:
     for model in ALL_MODELS:
-        pk = model._meta.primary_key
-        if pk is None or getattr(pk, "field_names", None):
+        if isinstance(model._meta.primary_key, CompositeKey):
             continue
         table = model._meta.table_name
         db.execute_sql(

@@ -1,0 +1,55 @@
+"""The schema is versioned: created from nothing, migrated forward with data kept, safe to repeat."""
+
+from __future__ import annotations
+
+from clinic_desk.store import migrate
+from clinic_desk.store.db import db as proxy
+from clinic_desk.store.db import is_postgres, open_database
+from clinic_desk.store.models import Doctor, Patient
+
+
+def _p() -> str:
+    return "%s" if is_postgres() else "?"
+
+
+def test_upgrade_from_first_version_keeps_data(scratch_database_url):
+    open_database(scratch_database_url)
+    try:
+        assert migrate.upgrade(target="0001_initial") == ["0001_initial"]
+        assert migrate.status().pending == ["0002_ratings_and_reminder_optout"]
+        p = _p()
+        now = "2027-01-04 09:00:00"
+        proxy.execute_sql(
+            f"INSERT INTO app_user (username, email, full_name, role, created_at) VALUES ({p}, {p}, {p}, 'doctor', {p})",
+            ("drwho", "who@example.test", "Dr. Who", now),
+        )
+        proxy.execute_sql(
+            f"INSERT INTO doctor (user_id, room, fee) SELECT id, 'R9', 12000 FROM app_user WHERE username = {p}",
+            ("drwho",),
+        )
+        proxy.execute_sql(
+            f"INSERT INTO patient (full_name, email, created_at) VALUES ({p}, {p}, {p})",
+            ("Ann Example", "ann@example.test", now),
+        )
+
+        assert migrate.upgrade() == ["0002_ratings_and_reminder_optout"]
+
+        doctor = Doctor.get()
+        assert (doctor.room, doctor.fee, doctor.rating_count, doctor.rating_total) == ("R9", 12000, 0, 0)
+        patient = Patient.get()
+        assert (patient.full_name, patient.reminders_opt_out) == ("Ann Example", False)
+        assert migrate.status().up_to_date
+        assert migrate.upgrade() == []  # a second upgrade is a no-op
+    finally:
+        proxy.close()
+
+
+def test_status_of_an_empty_database_lists_every_step(scratch_database_url):
+    open_database(scratch_database_url)
+    try:
+        current = migrate.status()
+        assert current.version == 0 and not current.up_to_date
+        assert current.pending[0] == "0001_initial"
+        assert len(current.pending) == migrate.latest_version()
+    finally:
+        proxy.close()
