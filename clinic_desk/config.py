@@ -48,6 +48,8 @@ def default_database_url() -> str:
 class DatabaseSettings:
     url: str = ""
     password: str = field(default="", repr=False)
+    # Look the password up in the keyring (name "database-password") when it is not set elsewhere.
+    use_keyring: bool = False
     busy_timeout_ms: int = 5000
     connect_timeout_s: int = 5
 
@@ -92,6 +94,18 @@ class SecuritySettings:
     lockout_minutes: int = 15
     session_hours: int = 12
     remember_days: int = 30
+
+
+def database_password(settings: "Settings") -> str:
+    """The database password: the file or env value, else the keyring when asked to look there."""
+    if settings.database.password or not settings.database.use_keyring:
+        return settings.database.password
+    return secret("database-password") or ""
+
+
+def smtp_password(settings: "Settings") -> str:
+    """The SMTP password: the file or env value, else the keyring (looked up only when sending)."""
+    return settings.smtp.password or secret("smtp-password") or ""
 
 
 @dataclass(frozen=True)
@@ -172,8 +186,6 @@ def _build_section(name: str, section_type: Any, values: dict[str, Any], where: 
         env_name = f"CLINIC_DESK_{name}_{file_key}".upper()
         if env_name in os.environ:
             kwargs[attr] = _coerce(f"{name}.{file_key}", fld, os.environ[env_name], env_name)
-    if "password" in known and "password" not in kwargs:
-        kwargs["password"] = secret(f"{name}-password") or ""
     return section_cls(**kwargs)
 
 

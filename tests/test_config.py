@@ -117,11 +117,19 @@ def test_private_file_with_password_does_not_warn(tmp_path, capsys):
 
 def test_smtp_password_from_keyring_when_not_in_file(isolated_environment):
     isolated_environment.set_password("clinic-desk", "smtp-password", "from-the-keyring")
-    assert config.load_settings().smtp.password == "from-the-keyring"
+    assert config.smtp_password(config.load_settings()) == "from-the-keyring"
 
 
-def test_smtp_password_from_environment(monkeypatch):
+def test_smtp_password_from_environment_wins_over_keyring(monkeypatch, isolated_environment):
+    isolated_environment.set_password("clinic-desk", "smtp-password", "from-the-keyring")
     monkeypatch.setenv("CLINIC_DESK_SMTP_PASSWORD", "from-env")
     settings = config.load_settings()
-    assert settings.smtp.password == "from-env"
+    assert config.smtp_password(settings) == "from-env"
     assert "from-env" not in repr(settings)
+
+
+def test_database_password_from_keyring_only_when_asked(isolated_environment, monkeypatch):
+    isolated_environment.set_password("clinic-desk", "database-password", "pg-secret")
+    assert config.database_password(config.load_settings()) == ""
+    monkeypatch.setenv("CLINIC_DESK_DATABASE_USE_KEYRING", "true")
+    assert config.database_password(config.load_settings()) == "pg-secret"

@@ -55,7 +55,7 @@ def open_db() -> None:
     try:
         open_database(
             current.database_url,
-            password=current.database.password,
+            password=config.database_password(current),
             busy_timeout_ms=current.database.busy_timeout_ms,
             connect_timeout_s=current.database.connect_timeout_s,
         )
