@@ -79,13 +79,6 @@ def _deliver_queued_mail() -> None:
 
     if not notify.queued_in_process:
         return
-    try:
-        from .services import mailer
-    except ImportError:
-        return
-    try:
-        mailer.deliver_after_commit()
-    except Exception as exc:  # noqa: BLE001 - the mail stays in the outbox for `mail send`
-        from .logfile import log_exception
+    from .services import mailer
 
-        log_exception(exc)
+    mailer.deliver_after_commit()  # never raises: what it cannot send waits for `mail send`

@@ -38,6 +38,14 @@ class AuthenticationFailed(Refused):
     """Login failed; the message never says whether the user exists."""
 
 
+class AccountLocked(Refused):
+    """Too many failed logins: the account waits until the time the message names."""
+
+
+class TotpRequired(Refused):
+    """The password was right and the account has two-factor on: ask for the code, then log in again."""
+
+
 class Conflict(Refused):
     """Someone else got there first (slot booked, overlapping visit)."""
 

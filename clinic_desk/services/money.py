@@ -36,3 +36,14 @@ def format_money(minor: int) -> str:
     sign = "-" if minor < 0 else ""
     whole, cents = divmod(abs(int(minor)), 100)
     return f"{sign}{whole}.{cents:02d}"
+
+
+def max_amount() -> int:
+    """``booking.max_amount`` in minor units: the largest single deposit, withdrawal or payment."""
+    from .. import config
+    from ..errors import ConfigError
+
+    try:
+        return parse_amount(config.current().booking.max_amount, what="booking.max_amount")
+    except BadInput as exc:
+        raise ConfigError(f"{config.current().source}: {exc}") from None

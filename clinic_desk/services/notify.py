@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from peewee import IntegrityError
+
 from .. import config
-from ..store.models import Outbox
-from . import clock
+from ..store.db import db
+from ..store.models import Appointment, Outbox
+from . import clock, ics
+from .money import format_money
+from .timeutil import to_local
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -52,7 +57,8 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     text_template = _environment(False).get_template(f"{kind}.txt.j2")
     text_context = text_template.new_context(full)
     subject = "".join(text_template.blocks["subject"](text_context)).strip()
-    text = text_template.render(full)
+    text_context.blocks["subject"] = [lambda _context: iter(())]  # the subject heads the mail, not its body
+    text = "".join(text_template.root_render_func(text_context))
     html = _environment(True).get_template(f"{kind}.html.j2").render({**full, "subject": subject})
     return " ".join(subject.split()), text, html
 
@@ -66,16 +72,36 @@ def queue(
     dedupe_key: str | None = None,
     attachments: Sequence[Attachment] = (),
 ) -> Outbox:
-    """Render the mail and put it in the Outbox (inside the caller's transaction)."""
-    global queued_in_process
+    """Render the mail and put it in the Outbox (inside the caller's transaction).
+
+    With a ``dedupe_key`` that is already in the outbox nothing new is queued: the earlier row is
+    returned, so a retried event mails once.
+    """
+    row = queue_once(kind, to, context, appointment_id=appointment_id, dedupe_key=dedupe_key, attachments=attachments)
+    return row if row is not None else Outbox.get(Outbox.dedupe_key == dedupe_key)
+
+
+def queue_once(
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    *,
+    appointment_id: int | None = None,
+    dedupe_key: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> Outbox | None:
+    """``queue``, but None when ``dedupe_key`` is already in the outbox (also when a concurrent
+    transaction queued it a moment ago: the unique column decides, under a savepoint)."""
+    if dedupe_key is not None and Outbox.select().where(Outbox.dedupe_key == dedupe_key).exists():
+        return None
     subject, text, html = render(kind, context)
     now = clock.now()
-    row = Outbox.create(
+    fields = dict(
         to_addr=to,
         subject=subject[:255],
         text_body=text,
         html_body=html,
-        attachments=json.dumps([a.__dict__ for a in attachments]),
+        attachments=json.dumps([asdict(a) for a in attachments]),
         kind=kind,
         status="pending",
         attempts=0,
@@ -84,8 +110,28 @@ def queue(
         dedupe_key=dedupe_key,
         appointment=appointment_id,
     )
-    queued_in_process += 1
+    if dedupe_key is None:
+        row = Outbox.create(**fields)
+    else:
+        try:
+            with db.atomic():  # a savepoint inside the caller's transaction
+                row = Outbox.create(**fields)
+        except IntegrityError:
+            if Outbox.select().where(Outbox.dedupe_key == dedupe_key).exists():
+                return None
+            raise
+    request_delivery()
     return row
+
+
+def request_delivery() -> None:
+    """Ask the CLI (or TUI) to try delivery once this command has committed."""
+    global queued_in_process
+    queued_in_process += 1
+
+
+def attachments_of(row: Outbox) -> list[Attachment]:
+    return [Attachment(**item) for item in json.loads(row.attachments or "[]")]
 
 
 # -- appointment mail ---------------------------------------------------------
@@ -95,19 +141,14 @@ APPOINTMENT_EVENTS = ("booked", "confirmed", "cancelled", "rescheduled", "remind
 
 def appointment_context(appointment_id: int) -> dict[str, Any]:
     """What every appointment mail shows: patient, doctor, room, local date and time, price."""
-    from ..store.models import Appointment, Doctor, Patient, User
-    from .money import format_money
-    from .timeutil import to_local
+    rows = ics.appointment_rows(Appointment.id == appointment_id)
+    if not rows:
+        raise Appointment.DoesNotExist(f"appointment {appointment_id} does not exist")
+    return context_for(rows[0])
 
-    row = (
-        Appointment.select(Appointment, Patient, Doctor, User)
-        .join(Patient, on=(Appointment.patient == Patient.id))
-        .switch(Appointment)
-        .join(Doctor, on=(Appointment.doctor == Doctor.id))
-        .join(User, on=(Doctor.user == User.id))
-        .where(Appointment.id == appointment_id)
-        .get()
-    )
+
+def context_for(row: Appointment) -> dict[str, Any]:
+    """``appointment_context`` for a row from ``ics.appointment_rows`` (patient, doctor, user joined)."""
     starts = to_local(row.starts_at)
     ends = to_local(row.ends_at)
     return {
@@ -126,15 +167,45 @@ def appointment_context(appointment_id: int) -> dict[str, Any]:
     }
 
 
+# Events whose mail carries an .ics: the invitation, its update, its cancellation.
+_CALENDAR_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
+
+
 def appointment_event(event: str, appointment_id: int, **extra: Any) -> Outbox:
-    """Queue the patient's mail for one appointment event (inside the event's transaction)."""
+    """Queue the patient's mail for one appointment event (inside the event's transaction).
+
+    Confirmed and rescheduled mails carry the visit as an invitation (METHOD:REQUEST), a
+    cancellation carries METHOD:CANCEL when an invitation was queued before; each bumps
+    ``Appointment.ics_sequence`` so that calendars take the newest. ``extra`` adds to the
+    template context (``dedupe_key`` also keys the outbox row).
+    """
     if event not in APPOINTMENT_EVENTS:
         raise ValueError(f"unknown appointment event {event!r}")
+    method = _CALENDAR_METHOD.get(event)
+    if method == "CANCEL" and not _invited(appointment_id):
+        method = None  # nothing to take out of a calendar that never got the invitation
+    if method:
+        Appointment.update(ics_sequence=Appointment.ics_sequence + 1).where(Appointment.id == appointment_id).execute()
     context = {**appointment_context(appointment_id), **extra}
+    attachments = ()
+    if method:
+        filename = "invite.ics" if method == "REQUEST" else "cancel.ics"
+        content = ics.invitation(context["appointment"], method)
+        attachments = (Attachment(filename, f"text/calendar; method={method}", content),)
     return queue(
         f"appointment_{event}",
         context["patient_email"],
         context,
         appointment_id=appointment_id,
         dedupe_key=extra.get("dedupe_key"),
+        attachments=attachments,
+    )
+
+
+def _invited(appointment_id: int) -> bool:
+    invitations = [f"appointment_{event}" for event, method in _CALENDAR_METHOD.items() if method == "REQUEST"]
+    return (
+        Outbox.select()
+        .where((Outbox.appointment == appointment_id) & Outbox.kind.in_(invitations))
+        .exists()
     )

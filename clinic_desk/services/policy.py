@@ -37,15 +37,16 @@ _ANY_STAFF = _roles("reception", "doctor")
 RULES: dict[str, tuple[Rule, str]] = {
     # accounts
     "user.manage": (_roles(), "only an admin manages users"),
-    "user.list": (_roles("reception"), "only staff at the desk list users"),
+    "user.list": (_roles(), "only an admin lists users"),
+    "account.two_factor": (_ANY_STAFF, "two-factor codes are for staff accounts"),
     "audit.read": (_roles(), "only an admin reads the audit log"),
     # doctors and patients
     "doctor.manage": (_roles(), "only an admin adds or edits doctors"),
     "doctor.read": (_roles("reception", "doctor", "patient"), "reading doctors"),
     "patient.create": (_STAFF_DESK, "only reception registers patients"),
-    "patient.read": (_any(_ANY_STAFF, _own_patient), "reading this patient"),
+    "patient.read": (_any(_STAFF_DESK, _own_patient), "reading this patient"),
     "patient.edit": (_any(_STAFF_DESK, _own_patient), "editing this patient"),
-    "patient.list": (_ANY_STAFF, "listing patients"),
+    "patient.list": (_STAFF_DESK, "listing patients"),
     # schedules
     "slot.read": (_roles("reception", "doctor", "patient"), "reading slots"),
     "slot.manage": (_any(_STAFF_DESK, _own_doctor), "managing this doctor's slots"),

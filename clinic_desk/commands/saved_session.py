@@ -1,0 +1,124 @@
+"""Where `clinic-desk login` keeps its session token on this computer.
+
+The system keyring: service ``clinic-desk``, user name ``session:<database URL without its
+password>``, so two databases keep two sessions. With no usable keyring backend the token goes
+to a file readable only by the user (0600) in the user config dir, with a one-line warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import config
+
+SERVICE = config.APP_NAME
+FALLBACK_FILE = "sessions.json"
+
+
+def key_for(database_url: str) -> str:
+    """The keyring user name for a database: its URL, never with a password in it."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return "session:" + database_url
+    host = f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    return "session:" + urlunsplit(parts._replace(netloc=user + host))
+
+
+def fallback_path() -> Path:
+    return config.user_config_dir() / FALLBACK_FILE
+
+
+def _keyring():
+    """The keyring backend, or None when there is none that works."""
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    return None if isinstance(backend, fail.Keyring) else backend
+
+
+def save(database_url: str, token: str) -> Path | None:
+    """Store the token; returns the fallback file's path when the keyring could not take it."""
+    from keyring.errors import KeyringError
+
+    key = key_for(database_url)
+    backend = _keyring()
+    if backend is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                backend.set_password(SERVICE, key, token)
+            _drop_from_file(key)
+            return None
+        except (KeyringError, RuntimeError):
+            pass
+    sessions = _read_file()
+    sessions[key] = token
+    return _write_file(sessions)
+
+
+def load(database_url: str) -> str | None:
+    """The saved token for this database, or None."""
+    from keyring.errors import KeyringError
+
+    key = key_for(database_url)
+    backend = _keyring()
+    if backend is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                token = backend.get_password(SERVICE, key)
+            if token:
+                return token
+        except (KeyringError, RuntimeError):
+            pass
+    return _read_file().get(key)
+
+
+def forget(database_url: str) -> None:
+    """Remove the token from the keyring and from the fallback file."""
+    from keyring.errors import KeyringError
+
+    key = key_for(database_url)
+    backend = _keyring()
+    if backend is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                backend.delete_password(SERVICE, key)
+        except (KeyringError, RuntimeError):
+            pass
+    _drop_from_file(key)
+
+
+def _drop_from_file(key: str) -> None:
+    sessions = _read_file()
+    if key in sessions:
+        del sessions[key]
+        _write_file(sessions)
+
+
+def _read_file() -> dict[str, str]:
+    try:
+        data = json.loads(fallback_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_file(sessions: dict[str, str]) -> Path:
+    """Write the file as 0600 (created that way, never briefly readable by others)."""
+    path = fallback_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(sessions, handle, indent=1, sort_keys=True)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+    return path
