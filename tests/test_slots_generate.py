@@ -168,3 +168,17 @@ def test_weekday_specs():
     assert slotgen.parse_weekdays("saturday,sun") == frozenset({5, 6})
     with pytest.raises(BadInput):
         slotgen.parse_weekdays("mon-tue-wed")
+
+
+def test_several_doctors_in_one_run_with_one_of_them_already_planned(cli):
+    make_user("admin", "admin1")
+    fresh, planned = make_doctor("drfresh"), make_doctor("drplanned")
+    make_slot(planned, local(2027, 5, 3, 9, 15))  # overlaps 09:00 and 09:30 of the plan
+    result = cli("slots", "generate", "--doctor", "drfresh", "--doctor", "drplanned", "--from", "2027-05-03",
+                 "--to", "2027-05-03", "--start", "09:00", "--end", "12:00", "--length", "30", "--json",
+                 env=login_env("admin1"))
+    assert result.code == 0, result.err
+    assert (result.json()["created"], result.json()["conflicts"]) == (6 + 4, 2)
+    assert len(_starts(fresh)) == 6 and len(_starts(planned)) == 5
+    event = AuditEvent.get(AuditEvent.action == "slots.generate")
+    assert event.entity_id is None and f"[{fresh.id}, {planned.id}]" in event.details

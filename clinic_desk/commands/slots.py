@@ -67,7 +67,9 @@ def _date(text: Optional[str], what: str):
 
 @app.command("generate")
 def generate(
-    doctor: Doctor,
+    doctors: Annotated[
+        list[str], typer.Option("--doctor", metavar="USERNAME", help="The doctor's username; repeat for several.")
+    ],
     first: Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.")],
     last: Annotated[str, typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (included).")],
     start: Annotated[str, typer.Option("--start", metavar="HH:MM", help="Local time the first slot starts.")],
@@ -83,7 +85,8 @@ def generate(
     dry_run: DryRun = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a doctor's slots from a weekly plan in local time; running it twice creates nothing twice."""
+    """Create doctors' slots from a weekly plan in local time, in one transaction; running it twice
+    creates nothing twice."""
     from ..services import slotgen
     from ..services.timeutil import parse_hhmm, to_local
 
@@ -98,7 +101,7 @@ def generate(
     actor = common.actor()
     with _progress("generating slots") as progress:
         summary = slotgen.generate(
-            actor, doctor, _date(first, "--from"), _date(last, "--to"), dry_run=dry_run, progress=progress, **plan
+            actor, doctors, _date(first, "--from"), _date(last, "--to"), dry_run=dry_run, progress=progress, **plan
         )
     if as_json:
         common.print_json(

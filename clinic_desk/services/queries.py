@@ -195,7 +195,8 @@ def next_free_slot(actor: Actor, specialty: str, after: datetime) -> SlotView | 
     if earliest is None:
         return None
     doctor_id, starts_at = earliest
-    row = slot_query().where((TimeSlot.doctor == doctor_id) & (TimeSlot.starts_at == from_db(starts_at))).dicts().first()
+    slot = slot_query().where((TimeSlot.doctor == doctor_id) & (TimeSlot.starts_at == from_db(starts_at)))
+    row = slot.dicts().first()
     return slot_view(row, actor) if row else None  # None too when that slot went in between
 
 

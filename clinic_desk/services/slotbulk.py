@@ -4,12 +4,12 @@ Two paths, both in the caller's transaction and under a per-doctor advisory lock
 (SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a time), so that two admins generating
 for one doctor at once cannot create overlaps:
 
-- *Clear schedule* (the common case: next year's slots): the one doctor of the batch has no slot
-  anywhere within the batch's time span, which one index probe shows. Every candidate is new, and
+- *Clear schedule* (the common case: next year's slots): a doctor has no slot anywhere within the
+  time span of their candidates, which one index probe shows. All their candidates are new, and
   the rows are written straight into ``time_slot``: ``COPY`` on PostgreSQL, ``executemany`` on the
   raw connection on SQLite.
-- *Otherwise*: the candidates (UTC epoch seconds) are streamed into a temporary table the same way;
-  one statement sorts each into *new*, *existing* (an identical slot is already there) or
+- *The other doctors' candidates* (UTC epoch seconds) are streamed into a temporary table the same
+  way; one statement sorts each into *new*, *existing* (an identical slot is already there) or
   *conflict* (it overlaps a different slot of that doctor), and one ``INSERT ... SELECT`` creates
   the new ones.
 
@@ -83,28 +83,30 @@ def create_slots(
     total = len(candidates)
     report = progress or (lambda done, all_rows: None)
     report(0, total)
-    if not candidates:
-        return BulkOutcome(0, 0, 0, [])
     lock_doctors([c[1] for c in candidates])
     pg = is_postgres()
-    if _schedule_is_clear(candidates):
+    clear = _doctors_with_clear_schedule(candidates)
+    direct = [c for c in candidates if c[1] in clear]
+    checked = [c for c in candidates if c[1] not in clear]
+    if direct and not dry_run:
+        _write_slots(pg, direct, lambda done: report(done, total))
+    counts = {NEW: len(direct)}
+    overlaps: list[Overlap] = []
+    if checked:
+        _load_candidates(pg, checked, lambda done: report(len(direct) + done, total))
+        _classify(pg)
+        for verdict, count in db.execute_sql("SELECT verdict, COUNT(*) FROM slot_verdict GROUP BY verdict"):
+            counts[verdict] = counts.get(verdict, 0) + count
         if not dry_run:
-            _write_slots(pg, candidates, lambda done: report(done, total))
-        report(total, total)
-        return BulkOutcome(created=total, existing=0, conflicts=0, overlaps=[])
-    _load_candidates(pg, candidates, lambda done: report(done, total))
-    _classify(pg)
-    counts = dict(db.execute_sql("SELECT verdict, COUNT(*) FROM slot_verdict GROUP BY verdict").fetchall())
-    if not dry_run and counts.get(NEW):
-        db.execute_sql(
-            "INSERT INTO time_slot (doctor_id, starts_at, ends_at, status)"
-            " SELECT doctor_id, starts_at, ends_at, 'open' FROM slot_verdict"
-            f" WHERE verdict = {NEW} ORDER BY doctor_id, starts_at"
-        )
-    overlaps = _overlaps(pg, overlap_limit) if counts.get(CONFLICT) else []
-    if not pg:  # PostgreSQL drops them at commit
-        db.execute_sql("DROP TABLE temp.slot_verdict")
-        db.execute_sql("DROP TABLE temp.slot_candidate")
+            db.execute_sql(
+                "INSERT INTO time_slot (doctor_id, starts_at, ends_at, status)"
+                " SELECT doctor_id, starts_at, ends_at, 'open' FROM slot_verdict"
+                f" WHERE verdict = {NEW} ORDER BY doctor_id, starts_at"
+            )
+        overlaps = _overlaps(pg, overlap_limit) if counts.get(CONFLICT) else []
+        if not pg:  # PostgreSQL drops them at commit
+            db.execute_sql("DROP TABLE temp.slot_verdict")
+            db.execute_sql("DROP TABLE temp.slot_candidate")
     report(total, total)
     return BulkOutcome(
         created=counts.get(NEW, 0),
@@ -114,23 +116,27 @@ def create_slots(
     )
 
 
-def _schedule_is_clear(candidates: Sequence[Candidate]) -> bool:
-    """True when the candidates are one doctor's and that doctor has no slot within their span.
+def _doctors_with_clear_schedule(candidates: Sequence[Candidate]) -> set[int]:
+    """The doctors of these candidates who have no slot at all within their candidates' span.
 
-    One index probe: the latest slot starting before the span ends must end before it starts.
+    One index probe per doctor: the latest slot starting before the span ends must end before
+    the span starts.
     """
-    doctor_ids = {c[1] for c in candidates}
-    if len(doctor_ids) != 1:
-        return False
-    first = datetime.fromtimestamp(min(c[2] for c in candidates), UTC)
-    last = datetime.fromtimestamp(max(c[3] for c in candidates), UTC)
-    latest = (
-        TimeSlot.select(TimeSlot.ends_at)
-        .where((TimeSlot.doctor == doctor_ids.pop()) & (TimeSlot.starts_at < last))
-        .order_by(TimeSlot.starts_at.desc())
-        .first()
-    )
-    return latest is None or latest.ends_at <= first
+    spans: dict[int, tuple[int, int]] = {}
+    for _, doctor_id, starts, ends in candidates:
+        low, high = spans.get(doctor_id, (starts, ends))
+        spans[doctor_id] = (min(low, starts), max(high, ends))
+    clear = set()
+    for doctor_id, (low, high) in spans.items():
+        latest = (
+            TimeSlot.select(TimeSlot.ends_at)
+            .where((TimeSlot.doctor == doctor_id) & (TimeSlot.starts_at < datetime.fromtimestamp(high, UTC)))
+            .order_by(TimeSlot.starts_at.desc())
+            .first()
+        )
+        if latest is None or latest.ends_at <= datetime.fromtimestamp(low, UTC):
+            clear.add(doctor_id)
+    return clear
 
 
 def utc_texts(epochs: Sequence[int], suffix: str = "") -> Iterator[str]:

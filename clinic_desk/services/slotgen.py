@@ -1,9 +1,12 @@
-"""Generating a doctor's slots from a weekly plan, in the clinic's local wall-clock time.
+"""Generating doctors' slots from a weekly plan, in the clinic's local wall-clock time.
 
 The plan says "weekdays, 09:00-17:00, 30 minutes, lunch 12:00-13:00"; 09:00 stays 09:00 across a
-daylight-saving change. A slot whose local start or end does not exist (the spring-forward gap) is
+daylight-saving change. A slot that would start in the spring-forward gap, or run into it, is
 skipped and counted; an ambiguous start (the fall-back hour) means its first occurrence, and every
 slot lasts exactly its length in real time, so no two generated slots overlap.
+
+Planning is plain Python over integers: a day whose UTC offset is the same from its first slot to
+its last (every day but two a year) is one offset applied to the day's pattern.
 """
 
 from __future__ import annotations
@@ -191,7 +194,7 @@ def plan(
 @writes
 def generate(
     actor: Actor,
-    doctor: str | int,
+    doctors: str | int | Sequence[str | int],
     first: date,
     last: date,
     *,
@@ -204,21 +207,29 @@ def generate(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> GenerateSummary:
-    """Create the doctor's slots for every chosen weekday from ``first`` to ``last`` (local dates).
+    """Create the slots of one doctor, or of several with one plan, for every chosen weekday from
+    ``first`` to ``last`` (local dates).
 
     Idempotent: slots that exist already are skipped, slots overlapping a different slot are
     reported as conflicts and not created. One transaction: all of it or nothing.
     """
-    target = find_doctor(doctor)
-    policy.require(actor, "slot.manage", doctor_id=target.id)
+    refs = [doctors] if isinstance(doctors, (str, int)) else list(doctors)
+    if not refs:
+        raise BadInput("name at least one --doctor")
+    targets = {doctor.id: doctor for doctor in map(find_doctor, refs)}
+    for doctor_id in targets:
+        policy.require(actor, "slot.manage", doctor_id=doctor_id)
     if last < first:
         raise BadInput(f"--to ({last}) is before --from ({first})")
     if (last - first).days + 1 > MAX_DAYS:
         raise BadInput(f"at most {MAX_DAYS} days per run; split the range")
     pattern = day_pattern(start, end, length, breaks)
-    candidates, nonexistent = plan(
-        target.id, first, last, weekdays=weekdays, pattern=pattern, skip=skip, tz=clinic_tz()
-    )
+    candidates: list[Candidate] = []
+    nonexistent = 0
+    for doctor_id in targets:
+        planned, skipped = plan(doctor_id, first, last, weekdays=weekdays, pattern=pattern, skip=skip, tz=clinic_tz())
+        candidates.extend(planned)
+        nonexistent += skipped
     outcome = slotbulk.create_slots(candidates, dry_run=dry_run, progress=progress)
     summary = GenerateSummary(
         created=outcome.created,
@@ -233,7 +244,8 @@ def generate(
             actor,
             "slots.generate",
             "doctor",
-            target.id,
+            next(iter(targets)) if len(targets) == 1 else None,
+            doctor_ids=sorted(targets),
             first=first,
             last=last,
             created=outcome.created,
@@ -241,5 +253,6 @@ def generate(
             conflicts=outcome.conflicts,
             skipped_nonexistent=nonexistent,
         )
-        changes.announce("slot", "generated", doctor_id=target.id)
+        for doctor_id in targets:
+            changes.announce("slot", "generated", doctor_id=doctor_id)
     return summary
