@@ -1,0 +1,1 @@
+"""Reusable Textual widgets (each carries its own DEFAULT_CSS)."""
