@@ -3,8 +3,11 @@
 ``@writes``: the call runs in one transaction (``BEGIN IMMEDIATE`` on SQLite), joined by any
 service it calls. ``@reads``: no write lock; on PostgreSQL a transaction for a consistent view.
 A connection the server dropped (restart, ``pg_terminate_backend``) is replaced and the call is
-tried once more when the failure came before any statement ran; otherwise the call fails with
-"database unavailable" and nothing of it was written.
+tried once more when nothing of it can have been written (a read, or a write whose transaction
+never began); otherwise the call fails with "database unavailable" and its transaction is gone.
+Another writer holding SQLite's lock past the busy timeout, or PostgreSQL rolling this
+transaction back for a deadlock or a concurrent update, is "database busy". Driver errors from
+raw cursors (bulk COPY), which Peewee does not wrap, are judged the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from peewee import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from peewee import IntegrityError
 
 from ..errors import Conflict, DatabaseBusy, DatabaseUnavailable, Refused
 from ..store.db import db, is_postgres, reset_connection
@@ -36,13 +39,43 @@ _CONNECTION_HINTS = (
 )
 
 
+# SQLSTATEs: a deadlock or serialization failure rolled the transaction back, or a lock was refused.
+_BUSY_CODES = {"40P01", "40001", "55P03"}
+# Admin shutdown, crash shutdown, cannot connect now; class 08 is "connection exception".
+_LOST_CODES = {"57P01", "57P02", "57P03"}
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's exception: Peewee keeps it as ``orig`` on its own."""
+    inner = getattr(exc, "orig", None)
+    return inner if isinstance(inner, BaseException) else exc
+
+
+def _is_a(exc: BaseException, dbapi_class: str) -> bool:
+    """Whether ``exc`` is a DB-API ``dbapi_class`` of Peewee, psycopg2 or sqlite3 (matched by name,
+    as Peewee itself does)."""
+    return any(cls.__name__ == dbapi_class for cls in type(exc).__mro__)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    return _is_a(exc, "DatabaseError") or _is_a(exc, "InterfaceError")
+
+
+def _sqlstate(exc: BaseException) -> str:
+    return getattr(_driver_error(exc), "pgcode", None) or ""
+
+
 def is_busy(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+    locked = "database is locked" in text or "database table is locked" in text or "database is busy" in text
+    return locked or _sqlstate(exc) in _BUSY_CODES
 
 
 def is_connection_lost(exc: BaseException) -> bool:
-    if isinstance(exc, InterfaceError):
+    if _is_a(exc, "InterfaceError"):
+        return True
+    code = _sqlstate(exc)
+    if code.startswith("08") or code in _LOST_CODES:
         return True
     text = str(exc).lower()
     return any(hint in text for hint in _CONNECTION_HINTS)
@@ -53,11 +86,11 @@ def translate(exc: BaseException) -> Exception:
     text = str(exc).lower()
     if "no such table" in text or ("relation" in text and "does not exist" in text):
         return Refused("the database has no schema yet: run `clinic-desk db upgrade`")
-    if isinstance(exc, IntegrityError):
+    if _is_a(exc, "IntegrityError"):
         return Conflict(f"refused by the database: {_first_line(exc)}")
     if is_busy(exc):
         return DatabaseBusy()
-    if isinstance(exc, (OperationalError, InterfaceError)) or is_connection_lost(exc):
+    if _is_a(exc, "OperationalError") or is_connection_lost(exc):
         return DatabaseUnavailable()
     return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
@@ -78,19 +111,20 @@ def _run(call: Callable[[], R], *, write: bool) -> R:
             with db.atomic():
                 started = True
                 return call()
-        except (OperationalError, InterfaceError) as exc:
+        except IntegrityError:
+            raise  # the service's own business (a lost race it may turn into a clear refusal)
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             lost = is_connection_lost(exc)
             if lost:
                 reset_connection()
-            if lost and attempt == 1 and (not started or not write):
-                continue  # nothing was written: a fresh connection gets one more try
-            raise translate(exc) from exc
-        except IntegrityError:
-            raise
-        except DatabaseError as exc:
-            if is_connection_lost(exc):
-                reset_connection()
-            raise translate(exc) from exc
+                if attempt == 1 and (not started or not write):
+                    continue  # nothing was written: a fresh connection gets one more try
+            translated = translate(exc)
+            if translated is exc:
+                raise  # a database error with no user-facing meaning: a bug, logged by the front end
+            raise translated from exc
     raise DatabaseUnavailable()
 
 

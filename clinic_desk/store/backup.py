@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -64,10 +65,20 @@ def backup(path: Path) -> dict[str, int]:
                 for row in _rows(model):
                     out.write(json.dumps({"t": table, "r": row}, ensure_ascii=False) + "\n")
                     counts[table] += 1
+        _sync(partial)  # on disk before it takes the real name: a crash never leaves a torn backup
         partial.replace(path)
+        _sync(path.parent)
     finally:
         partial.unlink(missing_ok=True)
     return counts
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class _snapshot:
