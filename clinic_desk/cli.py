@@ -14,20 +14,24 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    import click
     import typer
 
     from .commands import build_app
     from .errors import ClinicError
 
+    undecodable = _undecodable(sys.argv[1:] if argv is None else argv)
+    if undecodable is not None:
+        return _fail(f"an argument is not valid UTF-8 text: {undecodable!r}", 2)
     command = typer.main.get_command(build_app())
     try:
         result = command.main(args=argv, prog_name="clinic-desk", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except ClinicError as exc:
         code = _fail(exc.message, exc.exit_code)
-    except typer.Abort:
+    except click.exceptions.Abort:
         code = _fail("aborted", 1)
-    except typer.TyperException as exc:  # Typer's usage errors: exit 2, one line
+    except click.ClickException as exc:  # usage errors: exit 2, one line
         code = _usage_error(exc)
     except KeyboardInterrupt:
         code = _fail("interrupted", 130)
@@ -38,10 +42,22 @@ def run(argv: list[str] | None = None) -> int:
     return code
 
 
+def _undecodable(args: list[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg
+    return None
+
+
 def _usage_error(exc: Exception) -> int:
+    from click.exceptions import NoArgsIsHelpError
+
     ctx = getattr(exc, "ctx", None)
     code = getattr(exc, "exit_code", 2)
-    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+    if isinstance(exc, NoArgsIsHelpError) and ctx is not None:
         sys.stderr.write(ctx.get_help() + "\n")
         return 2
     hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""

@@ -52,7 +52,13 @@ def test_the_unique_index_is_the_proof_when_the_check_is_raced(db, frozen_clock,
     """Another desk booked between our check and our insert: the constraint refuses, same words."""
     _, slot, patient = bookable()
     make_appointment(slot, make_patient())
-    monkeypatch.setattr(booking, "active_appointment_id", lambda slot_id: None)
+    original = booking._check_bookable
+
+    def without_slot_check(slot):
+        slot.active_id = None  # the check saw the slot free: the other desk had not committed yet
+        original(slot)
+
+    monkeypatch.setattr(booking, "_check_bookable", without_slot_check)
     with pytest.raises(Conflict, match="^slot already booked"):
         booking.book(staff(), patient.id, slot.id)
     assert Appointment.select().count() == 1
@@ -66,8 +72,9 @@ def test_postgres_exclusion_constraint_refuses_an_overlapping_visit_for_one_pati
     booking.book(staff(), patient.id, first.id)
     original = booking._check_bookable
 
-    def without_patient_check(slot, doctor, patient_id, *, moving=None):
-        original(slot, doctor, make_patient().id, moving=moving)  # the check looks at someone else
+    def without_patient_check(slot):
+        slot.clash_id = None  # the check missed the patient's other visit
+        original(slot)
 
     monkeypatch.setattr(booking, "_check_bookable", without_patient_check)
     with pytest.raises(Conflict, match="patient already has an appointment that overlaps"):

@@ -13,7 +13,7 @@ from . import common
 appointments_app = typer.Typer(help="Appointments: list, confirm, cancel, reschedule, complete.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-AppointmentId = Annotated[int, typer.Argument(metavar="ID", help="The appointment's id.")]
+AppointmentId = Annotated[int, typer.Argument(metavar="ID", help="The appointment's id.", max=common.MAX_ID)]
 
 
 def appointment_json(view: Any) -> dict[str, Any]:
@@ -49,8 +49,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("book")
     def book(
-        patient: Annotated[int, typer.Option("--patient", metavar="ID", help="The patient's id.")],
-        slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The free slot's id.")],
+        patient: Annotated[int, typer.Option("--patient", metavar="ID", help="The patient's id.", max=common.MAX_ID)],
+        slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The free slot's id.", max=common.MAX_ID)],
         reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why the patient comes.")] = "",
         pay: Annotated[Optional[str], typer.Option("--pay", metavar="wallet|card", help="Pay right away.")] = None,
         card_number: Annotated[
@@ -92,12 +92,16 @@ def register(app: typer.Typer) -> None:
 @appointments_app.command("list")
 def list_(
     doctor: Annotated[Optional[str], typer.Option("--doctor", metavar="USERNAME", help="One doctor.")] = None,
-    patient: Annotated[Optional[int], typer.Option("--patient", metavar="ID", help="One patient.")] = None,
+    patient: Annotated[
+        Optional[int], typer.Option("--patient", metavar="ID", help="One patient.", max=common.MAX_ID)
+    ] = None,
     day: Annotated[Optional[str], typer.Option("--date", metavar="D", help="One day (local).")] = None,
     status: Annotated[
         Optional[str], typer.Option("--status", metavar="S", help="pending, confirmed, cancelled, completed, no-show.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most N appointments.")] = 1000,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="At most N appointments.", max=common.MAX_ID)
+    ] = 1000,
     as_json: JsonFlag = False,
 ) -> None:
     """Appointments by time: doctors see their own, patients theirs, the desk everyone's."""
@@ -213,7 +217,7 @@ def cancel(
 @appointments_app.command("reschedule")
 def reschedule(
     appointment_id: AppointmentId,
-    slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The new free slot.")],
+    slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The new free slot.", max=common.MAX_ID)],
     as_json: JsonFlag = False,
 ) -> None:
     """Move an appointment to another free slot (same or another doctor)."""

@@ -29,6 +29,10 @@ class _State:
 
 state = _State()
 
+# The largest id a row can have (64-bit columns): id and count options stop there, so a longer
+# number is bad input (exit 2), not a database overflow.
+MAX_ID = 2**63 - 1
+
 
 def configure(config_path: str | None, database_url: str | None) -> None:
     """Called by the root callback with the global options; nothing is read yet."""
@@ -61,6 +65,8 @@ def open_db() -> None:
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    except OSError as exc:  # the SQLite file's directory cannot be made (a file in the way, no permission)
+        raise BadInput(f"cannot create the database directory {exc.filename}: {exc.strerror or exc}") from None
     state.database_open = True
 
 
@@ -96,8 +102,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# JSON escapes C0 controls itself; DEL and C1 (8-bit CSI and friends) are escaped here, as \u00XX.
+_JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
+    sys.stdout.write(_JSON_UNESCAPED_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:

@@ -19,7 +19,10 @@ app = typer.Typer(help="Export appointments (.ics).", no_args_is_help=True)
 @app.command()
 def ics(
     doctor: Annotated[Optional[str], typer.Option("--doctor", metavar="USERNAME", help="This doctor's appointments.")] = None,
-    patient: Annotated[Optional[int], typer.Option("--patient", metavar="ID", help="This patient's appointments.")] = None,
+    patient: Annotated[
+        Optional[int],
+        typer.Option("--patient", metavar="ID", help="This patient's appointments.", max=common.MAX_ID),
+    ] = None,
     first: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="From this day (YYYY-MM-DD).")] = None,
     last: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Up to this day, included.")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write here, not stdout.")] = None,

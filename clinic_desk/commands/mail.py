@@ -60,7 +60,7 @@ def log_(
     status: Annotated[
         Optional[str], typer.Option("--status", metavar="pending|sending|sent|failed", help="Only this status.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.", max=common.MAX_ID)] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """The email log, newest first: status, attempts, last error."""
@@ -89,7 +89,11 @@ def log_(
 
 
 @app.command()
-def retry(outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id (see `mail log`).")]) -> None:
+def retry(
+    outbox_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The message's id (see `mail log`).", max=common.MAX_ID)
+    ],
+) -> None:
     """Put a failed message back in the queue; it goes out with the next delivery."""
     from ..services.outbox import retry as do_retry
 

@@ -11,7 +11,7 @@ from . import common
 app = typer.Typer(help="Patients: register, search, edit.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-PatientId = Annotated[int, typer.Argument(metavar="ID", help="The patient's id.")]
+PatientId = Annotated[int, typer.Argument(metavar="ID", help="The patient's id.", max=common.MAX_ID)]
 
 
 def patient_json(view: Any) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def list_(
     search: Annotated[
         Optional[str], typer.Option("--search", metavar="TEXT", help="Part of the name, e-mail or phone.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most N patients.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most N patients.", max=common.MAX_ID)] = 200,
     as_json: JsonFlag = False,
 ) -> None:
     """Patients by name."""

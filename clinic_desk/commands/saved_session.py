@@ -3,6 +3,12 @@
 The system keyring: service ``clinic-desk``, user name ``session:<database URL without its
 password>``, so two databases keep two sessions. With no usable keyring backend the token goes
 to a file readable only by the user (0600) in the user config dir, with a one-line warning.
+
+Every command reads the token, so reading is cheap: the file first (keyring is not even imported
+when the token is there), then the keyring backend that took the last token, loaded by its class
+name (remembered in ``keyring-backend`` beside the file), without keyring's scan of every
+installed backend. A backend chosen by ``PYTHON_KEYRING_BACKEND`` or keyring's own config file
+still wins.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from .. import config
 
 SERVICE = config.APP_NAME
 FALLBACK_FILE = "sessions.json"
+BACKEND_FILE = "keyring-backend"
 
 
 def key_for(database_url: str) -> str:
@@ -38,8 +45,42 @@ def _keyring():
     import keyring
     from keyring.backends import fail
 
-    backend = keyring.get_keyring()
+    backend = _remembered_backend() or keyring.get_keyring()
     return None if isinstance(backend, fail.Keyring) else backend
+
+
+def _remembered_backend():
+    """The backend class that took the last token, when nothing else chose one; else None."""
+    import keyring.core
+
+    if keyring.core._keyring_backend is not None or os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return None
+    try:
+        name = (config.user_config_dir() / BACKEND_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not name.startswith("keyring.backends."):
+        return None
+    try:
+        if keyring.core._config_path().exists():  # keyring's own config file chooses
+            return None
+        backend = keyring.core.load_keyring(name)
+    except Exception:  # noqa: BLE001 - gone or not viable here: detect the backend as keyring does
+        return None
+    keyring.core.set_keyring(backend)
+    return backend
+
+
+def _remember_backend(backend) -> None:
+    """Note the backend's class for ``_remembered_backend`` (a hint: failing to write it is fine)."""
+    name = f"{type(backend).__module__}.{type(backend).__qualname__}"
+    if name.startswith("keyring.backends."):
+        path = config.user_config_dir() / BACKEND_FILE
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(name + "\n", encoding="utf-8")
+        except OSError:
+            pass
 
 
 def save(database_url: str, token: str) -> Path | None:
@@ -54,6 +95,7 @@ def save(database_url: str, token: str) -> Path | None:
                 warnings.simplefilter("ignore")
                 backend.set_password(SERVICE, key, token)
             _drop_from_file(key)
+            _remember_backend(backend)
             return None
         except (KeyringError, RuntimeError):
             pass
@@ -64,20 +106,21 @@ def save(database_url: str, token: str) -> Path | None:
 
 def load(database_url: str) -> str | None:
     """The saved token for this database, or None."""
+    key = key_for(database_url)
+    token = _read_file().get(key)
+    if token:
+        return token
     from keyring.errors import KeyringError
 
-    key = key_for(database_url)
     backend = _keyring()
     if backend is not None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                token = backend.get_password(SERVICE, key)
-            if token:
-                return token
+                return backend.get_password(SERVICE, key) or None
         except (KeyringError, RuntimeError):
             pass
-    return _read_file().get(key)
+    return None
 
 
 def forget(database_url: str) -> None:

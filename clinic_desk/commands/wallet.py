@@ -19,7 +19,9 @@ from . import common
 
 app = typer.Typer(help="A patient's wallet: balance, deposits, withdrawals, history.", no_args_is_help=True)
 
-PatientArg = Annotated[int, typer.Argument(metavar="PATIENT", help="The patient's id.", show_default=False)]
+PatientArg = Annotated[
+    int, typer.Argument(metavar="PATIENT", help="The patient's id.", show_default=False, max=common.MAX_ID)
+]
 AmountArg = Annotated[
     str, typer.Argument(metavar="AMOUNT", help="A decimal amount, like 80, 80.5 or 80.50.", show_default=False)
 ]
@@ -112,7 +114,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def pay(
-        appointment: Annotated[int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.")],
+        appointment: Annotated[
+            int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.", max=common.MAX_ID)
+        ],
         method: Annotated[str, typer.Option("--method", metavar="wallet|card", help="Pay from the wallet or by card.")],
         card_number: Annotated[
             Optional[str], typer.Option("--card-number", help="The card number (only its last 4 digits are kept).")
@@ -150,7 +154,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def refund(
-        appointment: Annotated[int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.")],
+        appointment: Annotated[
+            int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.", max=common.MAX_ID)
+        ],
         as_json: JsonOpt = False,
     ) -> None:
         """Refund what is still refundable on the appointment's payment to the patient's wallet (reception)."""

@@ -16,24 +16,27 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import JOIN, IntegrityError, fn
 
 from .. import config
 from ..errors import AccountLocked, AuthenticationFailed, BadInput, Conflict, NotFound, Refused, TotpRequired
 from ..store.db import db, is_postgres
 from ..store.models import ROLES, Doctor, Patient, Session, User
-from . import audit, clock, onetime, policy, totp
+from . import audit, clock, policy  # onetime (mail) and totp (pyotp): imported where used
 from .actors import Actor
 from .contact import clean_email, clean_name, clean_phone, clean_username
 from .password_rules import check_password
 from .timeutil import iso_local, to_local
 from .tx import reads, writes
 
-hasher = PasswordHasher()
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+    from . import onetime
+
+hasher: PasswordHasher | None = None  # made by _hasher() on first use: a saved session needs no argon2
 _DUMMY_HASH: str | None = None
 
 INVALID_LOGIN = "invalid username or password"
@@ -48,21 +51,32 @@ LOGIN_ATTEMPT = Actor(user_id=None, username="anonymous", role="anonymous")
 _ADMIN_SET_LOCK = 0x636C_6164  # "clad"
 
 
+def _hasher() -> PasswordHasher:
+    global hasher
+    if hasher is None:
+        from argon2 import PasswordHasher
+
+        hasher = PasswordHasher()
+    return hasher
+
+
 def hash_password(password: str) -> str:
-    return hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def _dummy_hash() -> str:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = hasher.hash("not-a-real-password-for-timing")
+        _DUMMY_HASH = _hasher().hash("not-a-real-password-for-timing")
     return _DUMMY_HASH
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when ``password`` matches; an empty or broken hash costs a dummy verify and fails."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+        return _hasher().verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -124,6 +138,8 @@ def authenticate(login: str, password: str, totp_code: str | None = None) -> Act
         _refuse_after_failure(user.id, "wrong password", INVALID_LOGIN)
     step = None
     if user.totp_confirmed:
+        from . import totp
+
         if not totp_code:
             raise TotpRequired("two-factor code required")
         step = totp.matching_step(user.totp_secret or "", totp_code, now)
@@ -131,7 +147,7 @@ def authenticate(login: str, password: str, totp_code: str | None = None) -> Act
             _refuse_after_failure(user.id, "wrong two-factor code", INVALID_TOTP)
         if user.totp_last_step is not None and step <= user.totp_last_step:
             raise AuthenticationFailed(totp.CODE_ALREADY_USED)
-    new_hash = hasher.hash(password) if hasher.check_needs_rehash(user.password_hash) else None
+    new_hash = hash_password(password) if _hasher().check_needs_rehash(user.password_hash) else None
     if new_hash or step is not None or user.failed_logins or user.locked_until is not None:
         _record_success(user.id, new_hash, step)
     return actor_for_user(user)
@@ -176,7 +192,9 @@ def _record_success(user_id: int, new_hash: str | None, step: int | None) -> Non
         changes[User.totp_last_step] = step
         where &= User.totp_last_step.is_null() | (User.totp_last_step < step)
     if not User.update(changes).where(where).execute():
-        raise AuthenticationFailed(totp.CODE_ALREADY_USED)  # another login used this step first
+        from .totp import CODE_ALREADY_USED
+
+        raise AuthenticationFailed(CODE_ALREADY_USED)  # another login used this step first
     if new_hash:
         audit.record(LOGIN_ATTEMPT, "password_rehashed", "user", user_id)
 
@@ -342,6 +360,8 @@ def add_user(
     May run inside a caller's transaction (e.g. adding a doctor).
     """
     policy.require(actor, "user.manage")
+    from . import onetime
+
     new = prepare_user(username, email=email, full_name=full_name, role=role, password=password, phone=phone)
     code = onetime.new_code()
     return _add_user(actor, new, code)
@@ -351,6 +371,8 @@ def add_user(
 def _add_user(actor: Actor, new: NewUser, code: onetime.NewCode) -> UserView:
     user = _insert(new)
     audit.record(actor, "user_added", "user", user.id, username=user.username, role=user.role, email=user.email)
+    from . import onetime
+
     onetime.issue(user, "verify_email", code, actor=actor)
     return view(user)
 

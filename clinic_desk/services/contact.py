@@ -12,7 +12,9 @@ from .timeutil import parse_date, to_local
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL and C1: terminal controls (ESC, CSI, ...), never part of text people type.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # newline and tab allowed
 
 
 def clean_text(text: str, *, what: str, max_length: int, required: bool = True) -> str:
@@ -27,13 +29,24 @@ def clean_text(text: str, *, what: str, max_length: int, required: bool = True) 
     return cleaned
 
 
+def clean_multiline(text: str, *, what: str, max_length: int) -> str:
+    """Text that may span lines (a biography, a doctor's notes): trimmed, CRLF as LF, newlines and
+    tabs kept, no other control characters, at most ``max_length`` long."""
+    cleaned = str(text).replace("\r\n", "\n").strip()
+    if _CONTROL_BUT_LAYOUT.search(cleaned):
+        raise BadInput(f"{what} must not contain control characters")
+    if len(cleaned) > max_length:
+        raise BadInput(f"{what} is longer than {max_length} characters")
+    return cleaned
+
+
 def clean_name(text: str, *, what: str = "name") -> str:
     return clean_text(text, what=what, max_length=200)
 
 
 def clean_email(text: str) -> str:
     cleaned = str(text).strip()
-    if len(cleaned) > 254 or not _EMAIL.match(cleaned):
+    if len(cleaned) > 254 or not _EMAIL.match(cleaned) or _CONTROL.search(cleaned):
         raise BadInput(f"not an e-mail address: {text!r}")
     return cleaned
 

@@ -19,8 +19,10 @@ from ..store.fields import from_db
 from ..store.models import Appointment, Doctor, DoctorSpecialty, Specialty, TimeSlot, User
 from . import audit, clock, policy
 from .actors import Actor
-from .contact import clean_text
+from .contact import clean_multiline, clean_text
 from .tx import reads, writes
+
+MAX_BIO = 4000
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def add_doctor(
     if fee < 0:
         raise BadInput("fee must not be negative")
     room = clean_text(room, what="room", max_length=40, required=False)
-    bio = str(bio).strip()
+    bio = clean_multiline(bio, what="bio", max_length=MAX_BIO)
     from . import accounts  # here, not above: the read queries that import this module stay light
 
     user = accounts.add_user(actor, username, role="doctor", email=email, full_name=full_name, password=password)
@@ -253,7 +255,7 @@ def edit_doctor(
     if room is not None:
         changes["room"] = clean_text(room, what="room", max_length=40, required=False)
     if bio is not None:
-        changes["bio"] = str(bio).strip()
+        changes["bio"] = clean_multiline(bio, what="bio", max_length=MAX_BIO)
     if active is not None:
         changes["is_active"] = active
     if changes:

@@ -13,9 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import Literal
-
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
+from typing import TYPE_CHECKING, Literal
 
 from .. import config
 from ..errors import BadInput, NotFound
@@ -24,6 +22,9 @@ from . import clock, policy
 from .actors import Actor
 from .timeutil import local_day_bounds
 from .tx import reads
+
+if TYPE_CHECKING:  # icalendar is imported where a calendar is built: notify's queries stay light
+    from icalendar import Event, Timezone
 
 PRODID = "-//clinic-desk//clinic-desk//EN"
 View = Literal["patient", "doctor"]
@@ -61,6 +62,8 @@ def invitation(appointment: Appointment, method: Literal["REQUEST", "CANCEL"]) -
 
     ``appointment`` comes from ``appointment_rows`` (patient, doctor and user joined).
     """
+    from icalendar import vCalAddress
+
     settings = config.current()
     event = _event(appointment, view="patient")
     if method == "CANCEL":
@@ -133,6 +136,8 @@ def export_calendar(
 
 
 def _event(appointment: Appointment, *, view: View) -> Event:
+    from icalendar import Event
+
     tz = config.current().clinic.tz
     patient_name = appointment.patient.full_name
     doctor_name = appointment.doctor.user.full_name
@@ -153,6 +158,8 @@ def _event(appointment: Appointment, *, view: View) -> Event:
 
 
 def _calendar(events: Sequence[Event], *, method: str | None = None, name: str | None = None) -> str:
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -201,6 +208,8 @@ def vtimezone(tz: tzinfo, tzid: str, start: datetime, end: datetime) -> Timezone
     spring change in Europe/Berlin); icalendar's ``Timezone.from_tzinfo`` writes the spring
     onset in the new offset (03:00), an hour late for a client that reads the VTIMEZONE.
     """
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+
     component = Timezone()
     component.add("tzid", tzid)
     first = start.astimezone(tz)

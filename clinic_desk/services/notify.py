@@ -171,13 +171,15 @@ def context_for(row: Appointment) -> dict[str, Any]:
 _CALENDAR_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 
 
-def appointment_event(event: str, appointment_id: int, **extra: Any) -> Outbox:
+def appointment_event(event: str, appointment_id: int, *, row: Appointment | None = None, **extra: Any) -> Outbox:
     """Queue the patient's mail for one appointment event (inside the event's transaction).
 
     Confirmed and rescheduled mails carry the visit as an invitation (METHOD:REQUEST), a
     cancellation carries METHOD:CANCEL when an invitation was queued before; each bumps
     ``Appointment.ics_sequence`` so that calendars take the newest. ``extra`` adds to the
-    template context (``dedupe_key`` also keys the outbox row).
+    template context (``dedupe_key`` also keys the outbox row). ``row``: the appointment as it
+    is now with its patient, doctor and the doctor's user attached, when the caller has them
+    (they are not read again).
     """
     if event not in APPOINTMENT_EVENTS:
         raise ValueError(f"unknown appointment event {event!r}")
@@ -186,7 +188,9 @@ def appointment_event(event: str, appointment_id: int, **extra: Any) -> Outbox:
         method = None  # nothing to take out of a calendar that never got the invitation
     if method:
         Appointment.update(ics_sequence=Appointment.ics_sequence + 1).where(Appointment.id == appointment_id).execute()
-    context = {**appointment_context(appointment_id), **extra}
+        if row is not None:
+            row.ics_sequence += 1
+    context = {**(context_for(row) if row is not None else appointment_context(appointment_id)), **extra}
     attachments = ()
     if method:
         filename = "invite.ics" if method == "REQUEST" else "cancel.ics"

@@ -44,7 +44,7 @@ class NewCode:
 
 def new_code() -> NewCode:
     code = f"{secrets.randbelow(10**6):06d}"
-    return NewCode(code=code, code_hash=accounts.hasher.hash(code))
+    return NewCode(code=code, code_hash=accounts.hash_password(code))
 
 
 def _actor_of(user: User) -> Actor:

@@ -18,6 +18,9 @@ from .actors import Actor
 from .tx import writes
 
 
+MAX_HOURS = 366 * 24  # a year ahead; more is a typo
+
+
 @dataclass(frozen=True)
 class ReminderReport:
     queued: int
@@ -36,6 +39,8 @@ def queue_reminders(actor: Actor, hours: int | None = None) -> ReminderReport:
     hours = config.current().booking.reminder_hours if hours is None else hours
     if hours < 1:
         raise BadInput(f"--hours must be at least 1: {hours}")
+    if hours > MAX_HOURS:
+        raise BadInput(f"--hours must be at most {MAX_HOURS} (a year): {hours}")
     now = clock.now()
     rows = ics.appointment_rows(
         Appointment.status == "confirmed",

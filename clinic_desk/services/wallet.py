@@ -16,9 +16,12 @@ from ..errors import BadInput, InsufficientFunds
 from ..store.models import LEDGER_DEBITS, LedgerEntry, Wallet
 from . import audit, clock, policy
 from .actors import Actor
+from .contact import clean_text
 from .money import format_money, max_amount
 from .patients import find_patient
 from .tx import reads, writes
+
+MAX_NOTE = 500
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ def check_amount(amount: int) -> None:
         raise BadInput(f"amount {format_money(amount)} is over the maximum of {format_money(limit)}")
 
 
+def clean_note(note: str) -> str:
+    """A ledger note as staff type it: one line of text, no control characters."""
+    return clean_text(note, what="note", max_length=MAX_NOTE, required=False)
+
+
 # -- services -------------------------------------------------------------------
 
 
@@ -170,7 +178,7 @@ def deposit(actor: Actor, patient_id: int, amount: int, *, note: str = "") -> Le
     patient = find_patient(patient_id)
     policy.require(actor, "wallet.deposit", patient_id=patient.id)
     check_amount(amount)
-    entry = credit(patient.id, amount, kind="deposit", actor=actor, note=note)
+    entry = credit(patient.id, amount, kind="deposit", actor=actor, note=clean_note(note))
     _audit(actor, "wallet.deposit", patient.id, entry)
     return ledger_view(entry)
 
@@ -181,7 +189,7 @@ def withdraw(actor: Actor, patient_id: int, amount: int, *, note: str = "") -> L
     patient = find_patient(patient_id)
     policy.require(actor, "wallet.withdraw", patient_id=patient.id)
     check_amount(amount)
-    entry = debit(patient.id, amount, kind="withdrawal", actor=actor, note=note)
+    entry = debit(patient.id, amount, kind="withdrawal", actor=actor, note=clean_note(note))
     _audit(actor, "wallet.withdraw", patient.id, entry)
     return ledger_view(entry)
 
