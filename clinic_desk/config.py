@@ -238,7 +238,23 @@ def _validate(settings: Settings, where: str) -> None:
 
 def _validate_url(url: str, where: str) -> None:
     if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise ConfigError(f"{where}: database.url: unsupported URL '{url}' (use sqlite:///path or postgresql://...)")
+        raise ConfigError(
+            f"{where}: database.url: unsupported URL '{redact_url(url)}' (use sqlite:///path or postgresql://...)"
+        )
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password, if any, replaced by ***: fit for a message or a log."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:  # e.g. a port that is not a number: show only the scheme
+        return url.split("://", 1)[0] + "://..."
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
 
 
 def _warn_if_secret_readable(path: Path, raw: dict[str, Any]) -> None:

@@ -17,8 +17,12 @@ def log_path() -> Path:
 
 def _logger() -> logging.Logger:
     logger = logging.getLogger("clinic_desk")
+    path = log_path()
+    if logger.handlers and getattr(logger.handlers[0], "baseFilename", None) != os.path.abspath(path):
+        for handler in list(logger.handlers):  # the log dir changed (CLINIC_DESK_LOG_DIR): follow it
+            logger.removeHandler(handler)
+            handler.close()
     if not logger.handlers:
-        path = log_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(fd)

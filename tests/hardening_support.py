@@ -171,5 +171,5 @@ C1_CONTROLS = {chr(code) for code in range(0x80, 0xA0)}
 
 
 def raw_controls(text: str) -> set[str]:
-    """Control characters in ``text`` that a terminal would obey (newline and tab are layout)."""
-    return {ch for ch in text if (ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 or ch in C1_CONTROLS}
+    """Control characters in ``text`` that a terminal would obey (newline, CRLF and tab are layout)."""
+    return {ch for ch in text.replace("\r\n", "\n") if (ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 or ch in C1_CONTROLS}

@@ -85,9 +85,11 @@ ids = st.one_of(
 counts = st.one_of(st.integers(-3, 300).map(str), st.sampled_from(["0", "-1", "99999999999999999999", "x", "1.5", ""]))
 dates = st.one_of(
     st.dates().map(str),
-    st.sampled_from(["2027-03-10", "2027-03-04", "today", "tomorrow", "2027-02-30", "2027-13-01", "2027-00-10",
-                     "0001-01-01", "9999-12-31", "10000-01-01", "99999-01-01", "1899-12-31", "2027-3-10",
-                     "2027/03/10", "10.03.2027", "", "yesterday", "٢٠٢٧-٠٣-١٠", *UNDECODABLE]),
+    st.sampled_from(["2027-03-10", "2027-03-04", "today", "tomorrow", "2027-3-10", "2027/03/10", "10.03.2027", "",
+                     "yesterday", "٢٠٢٧-٠٣-١٠", *UNDECODABLE]),
+    # the edges, drawn as often as all the rest: impossible days, and the first and last days Python knows
+    st.sampled_from(["2027-02-30", "2027-13-01", "2027-00-10", "0001-01-01", "9999-12-31", "9999-12-30",
+                     "10000-01-01", "99999-01-01", "1899-12-31", "1900-01-01", "2999-12-31", "3000-01-01"]),
 )
 times = st.one_of(
     st.sampled_from(["09:00", "17:00", "00:00", "23:59", "24:00", "9:5", "-1:00", "99:99", "", "noon",
@@ -304,7 +306,7 @@ def materialize(argv: list, tmp: Path) -> list[str]:
             elif isinstance(arg.content, bytes):
                 path.write_bytes(arg.content)
             elif arg.content is not None:
-                path.write_text(arg.content, encoding="utf-8")
+                path.write_text(arg.content, encoding="utf-8", errors="surrogateescape")  # bytes as they were
             arg = str(path)
         elif isinstance(arg, str) and "<" in arg and arg.startswith("sqlite:///<"):
             name = uuid.uuid4().hex[:8]
@@ -319,12 +321,22 @@ def materialize(argv: list, tmp: Path) -> list[str]:
     return out
 
 
+def asked_for_json(path: tuple[str, ...], args: list[str]) -> bool:
+    """Whether ``--json`` was given as the flag (it may also be the value of ``--search``)."""
+    start = next(i for i in range(len(args)) if args[i : i + len(path)] == list(path)) + len(path)
+    command = dict(leaf_commands())[path]
+    if not any(param.name == "as_json" for param in command.params):
+        return False
+    context = command.make_context(" ".join(path), args[start:], resilient_parsing=True)
+    return bool(context.params.get("as_json"))
+
+
 ROW_ERROR = re.compile(r"^row \d+, column \w+: ")
 
 
 def check_run(cli, database_url: str, tmp: Path, path: tuple[str, ...], argv: list, user: str, env_kind: str,
-              stdin: str) -> None:
-    """Run once and check every promise; raises AssertionError naming the command and what broke."""
+              stdin: str):
+    """Run once and check every promise (AssertionError naming the command and what broke); returns the result."""
     args = materialize(argv, tmp)
     password = DEFAULT_PASSWORD if env_kind == "right" else "not-the-password"
     env = {"CLINIC_DESK_USER": "nobody" if env_kind == "nobody" else user, "CLINIC_DESK_PASSWORD": password}
@@ -337,13 +349,17 @@ def check_run(cli, database_url: str, tmp: Path, path: tuple[str, ...], argv: li
     assert result.code in (0, 1, 2), shown
     assert "Traceback" not in result.out + result.err, shown
     assert "unexpected error" not in result.err, shown
+    assert "s3cret-pw" not in result.out + result.err, f"a password from --database was printed: {shown}"
     assert not raw_controls(result.err), f"raw control characters on stderr: {shown}"
     if path != ("user", "totp", "enable"):  # the QR code is drawn with ANSI colours on purpose
         assert not raw_controls(result.out), f"raw control characters on stdout: {shown}\n{result.out!r}"
     if result.code == 0:
-        if "--json" in args and result.out.strip():
-            json.loads(result.out)
-        return
+        if asked_for_json(path, args) and result.out.strip():
+            try:
+                json.loads(result.out)
+            except ValueError:
+                raise AssertionError(f"--json printed what is not JSON: {shown}\n{result.out[:300]!r}") from None
+        return result
     err_lines = result.err.splitlines()
     assert err_lines and err_lines[-1].startswith("error: "), shown
     for line in err_lines[:-1]:  # before the error line: warnings, and `slots import` lists its bad rows
@@ -357,6 +373,7 @@ def check_run(cli, database_url: str, tmp: Path, path: tuple[str, ...], argv: li
         allowed |= {"appointment", "audit_event", "outbox", "payment"}
     changed = changed_parts(before, after) - allowed
     assert not changed, f"refused, but changed {sorted(changed)}: {shown}"
+    return result
 
 
 # -- the tests -------------------------------------------------------------------------------
@@ -394,3 +411,40 @@ def test_fuzz_command(path, command, cli, db, frozen_clock, tmp_path, monkeypatc
         check_run(cli, db, tmp_path, path, *invocation)
 
     run()
+
+
+# What the fuzzer found, each kept as a plain example: (command, argv, who, exit code, part of the error).
+FOUND = [
+    (("appointments", "notes"), ["appointments", "notes", "9223372036854775808", "--text", "x"], 2, "not in the range"),
+    (("patient", "list"), ["patient", "list", "--limit", "99999999999999999999"], 2, "not in the range"),
+    (("mail", "reminders"), ["mail", "reminders", "--hours", "9999999999999"], 2, "--hours must be at most 8784"),
+    (("doctor", "show"), ["doctor", "show", "x\udc80"], 2, "is not valid UTF-8 text: 'x\\udc80'"),
+    (("user", "deactivate"), ["user", "deactivate", "caf\udce9"], 2, "is not valid UTF-8 text"),
+    (("doctor", "edit"), ["doctor", "edit", "drgrey", "--room", "\x9b2J", "--json"], 2, "control characters"),
+    (("doctor", "edit"), ["doctor", "edit", "drgrey", "--bio", "\x1b]0;pwned\x07"], 2, "control characters"),
+    (("wallet", "deposit"), ["wallet", "deposit", "1", "10", "--note", "\x1b[2J"], 2, "control characters"),
+    (("patient", "add"), ["patient", "add", "--name", "Zed", "--email", "z\x1b[2J@example.test"], 2,
+     "not an e-mail address"),
+    (("db", "status"), ["--database", "sqlite:///<file-as-dir>", "db", "status"], 2,
+     "cannot create the database directory"),
+    (("db", "status"), ["--database", "mysql://fuzz:s3cret-pw@db.example.test/c", "db", "status"], 2,
+     "unsupported URL 'mysql://fuzz:***@db.example.test/c'"),
+    (("user", "totp", "enable"), ["user", "totp", "enable", "--code", "١٢٣٤٥٦"], 2, "a two-factor code is 6 digits"),
+    (("user", "reset-password"), ["user", "reset-password", "ann", "--code", "١٢٣٤٥٦", "--password-stdin"], 2,
+     "a code is 6 digits"),
+    (("slots", "list"), ["slots", "list", "--doctor", "drgrey", "--from", "9999-12-31"], 2,
+     "--from must be between 1900-01-01 and 2999-12-31"),
+    (("appointments", "list"), ["appointments", "list", "--date", "9999-12-31"], 2, "between 1900-01-01"),
+    (("report", "revenue"), ["report", "revenue", "--to", "0001-01-01"], 2, "--to must be between"),
+    (("export", "ics"), ["export", "ics", "--doctor", "drgrey", "--from", "0001-01-01"], 2, "--from must be between"),
+    (("slots", "generate"), ["slots", "generate", "--doctor", "drgrey", "--from", "9999-12-31", "--to", "9999-12-31",
+                             "--start", "09:00", "--end", "10:00", "--length", "30"], 2, "--from must be between"),
+]
+
+
+@pytest.mark.parametrize(("path", "argv", "code", "message"), FOUND, ids=[" ".join(f[0]) + f" {n}" for n, f in
+                                                                        enumerate(FOUND)])
+def test_what_the_fuzzer_found_stays_fixed(path, argv, code, message, cli, db, frozen_clock, tmp_path):
+    seed_clinic()
+    result = check_run(cli, db, tmp_path, path, argv, ADMIN, "right", "Violet-Harbor-Lantern-352\n")
+    assert result.code == code and message in result.err, result.err

@@ -117,7 +117,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, tit
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, header_style="bold", show_lines=False)
+    table = Table(title=Text(safe(title)) if title else None, header_style="bold", show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     count = 0

@@ -229,7 +229,8 @@ def _payment_json(view: Any) -> dict[str, Any]:
 
 
 def _csv_text(text: str) -> str:
-    """Keep a spreadsheet from reading a note as a formula."""
+    """Keep a spreadsheet from reading a note as a formula, and a terminal from obeying one."""
+    text = common.safe(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

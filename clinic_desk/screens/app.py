@@ -9,24 +9,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from collections.abc import Sequence
+
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import get_current_worker
 
 from .. import config
 from ..services.actors import Actor
+from ..widgets.literal import ControlCharacterFilter, literal_str
 from . import navigation
 from .gate import GateScreen
-from .help import HelpScreen
 from .messages import DatabaseDown, DatabaseUp, DataChanged, LoggedIn, MailQueued
-from .palette import JumpProvider
 
 STYLESHEET = Path(__file__).resolve().parent.parent / "clinic_desk.tcss"
 PROBE_SECONDS = 2.0
 WATCH_SECONDS = 0.5  # how long one wait blocks: also how soon the watcher notices the app closing
 SETTLE_SECONDS = 0.15  # changes that arrive this close together cause one reload
+_NO_CONTROLS = ControlCharacterFilter()
+
+
+def jump_provider() -> type:
+    """The palette's provider, imported when the palette first opens (it needs the services)."""
+    from .palette import JumpProvider
+
+    return JumpProvider
 
 
 class ClinicDeskApp(App[None]):
@@ -36,7 +47,7 @@ class ClinicDeskApp(App[None]):
     TITLE = "clinic-desk"
     MODES = {"login": GateScreen, **navigation.MODES}
     DEFAULT_MODE = "login"
-    COMMANDS = App.COMMANDS | {JumpProvider}
+    COMMANDS = App.COMMANDS | {jump_provider}
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
     BINDINGS = [
         Binding("f1", "help", "Help", priority=True),
@@ -47,11 +58,15 @@ class ClinicDeskApp(App[None]):
 
     db_down: reactive[bool] = reactive(False)
 
-    def __init__(self, *, actor: Actor | None = None, start: str = "dashboard", live: bool = True, blink: bool = True) -> None:
+    def __init__(
+        self, *, actor: Actor | None = None, start: str = "dashboard", live: bool = True, blink: bool = True, resume: bool = False
+    ) -> None:
         """``actor`` skips the login (tests); ``live=False`` starts no change watcher;
-        ``blink=False`` keeps cursors still (snapshots)."""
+        ``blink=False`` keeps cursors still (snapshots); ``resume``: log in with the session
+        `clinic-desk login` saved for this database, when it is still valid."""
         super().__init__()
         self.actor: Actor | None = actor  # set before the login screen mounts, so it checks nothing
+        self.resume_session = resume and actor is None
         self.db_down_reason = ""
         self.selected_doctor_id: int | None = None  # the doctor the calendar shows
         self.selected_patient_id: int | None = None  # the patient the patients and wallet screens show
@@ -60,6 +75,27 @@ class ClinicDeskApp(App[None]):
         self._live = live
         self._blink = blink
         self._watching = False
+
+    # -- nothing users typed reaches the terminal raw ---------------------------------
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then one that drops control characters from every painted line."""
+        return [*super().get_line_filters(), _NO_CONTROLS]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notification; its text is shown literally (it often quotes names or reasons people
+        typed), never as markup."""
+        if not markup:
+            message, title = literal_str(message), literal_str(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- start, login, logout ------------------------------------------------------
 
@@ -106,6 +142,8 @@ class ClinicDeskApp(App[None]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
+        from .help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
@@ -146,10 +184,9 @@ class ClinicDeskApp(App[None]):
         while not worker.cancelled_event.wait(PROBE_SECONDS):
             try:
                 ping()
-            except Exception:  # noqa: BLE001 - still down; ask again
-                continue
-            finally:
+            except Exception:  # noqa: BLE001 - still down; ask again, on a new connection
                 close_thread_connection()
+                continue
             self.post_message(DatabaseUp())
             return
 
@@ -166,8 +203,9 @@ class ClinicDeskApp(App[None]):
 
         try:
             mailer.deliver_after_commit()
-        finally:
+        except Exception:
             close_thread_connection()
+            raise
 
     # -- live updates from other desks -----------------------------------------------
 
@@ -215,6 +253,7 @@ class ClinicDeskApp(App[None]):
 
 
 def run_app() -> None:
-    """Open the TUI on the database the CLI has already bound."""
-    ClinicDeskApp().run()
+    """Open the TUI on the database the CLI has already bound (logged in already when
+    `clinic-desk login` saved a session for it that is still valid)."""
+    ClinicDeskApp(resume=True).run()
 

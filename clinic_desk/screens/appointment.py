@@ -19,6 +19,7 @@ from ..services.actors import Actor
 from ..services.audit import AuditView
 from ..services.queries import AppointmentView
 from ..services.slots import SlotView
+from ..widgets.literal import literal
 from ..widgets.money import money_text
 from ..widgets.status import StatusBadge
 from ..widgets.table import DeskTable
@@ -149,7 +150,7 @@ class AppointmentScreen(DeskScreen):
         ):
             if label:
                 info.append(f"{label:<11}", style="dim")
-                info.append(f"{value}\n")
+                info.append_text(literal(f"{value}\n"))
         self.query_one("#appointment-info", Static).update(info)
         self.query_one("#appointment-status", StatusBadge).status = view.status
         currency = config.current().clinic.currency
@@ -164,7 +165,7 @@ class AppointmentScreen(DeskScreen):
         table.clear()
         for event in detail.history:
             table.add_row(
-                f"{timeutil.to_local(event.at):%d %b %H:%M}", Text(event.actor), Text(event.action), Text(_describe(event))
+                f"{timeutil.to_local(event.at):%d %b %H:%M}", literal(event.actor), literal(event.action), literal(_describe(event))
             )
         self.refresh_bindings()
 

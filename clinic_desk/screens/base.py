@@ -2,7 +2,9 @@
 
 ``call_service(fn, *args, then=...)`` runs one service function in a thread worker (Peewee
 connections are per thread) and posts the outcome back as a message; ``then`` renders the result
-on the event loop. A refusal becomes a notification that says why, a database outage the banner;
+on the event loop. Thread workers run on the event loop's executor, whose threads live as long as
+the app: each keeps its connection from one call to the next (no new PostgreSQL connection per
+call), and drops it when a call fails, so the next call starts on a fresh one. A refusal becomes a notification that says why, a database outage the banner;
 nothing a service raises reaches Textual's error handler, so nothing crashes the app.
 """
 
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
 
 
 def close_thread_connection() -> None:
-    """Give this worker thread's connection back (Peewee keeps one per thread)."""
+    """Drop this worker thread's connection (Peewee keeps one per thread): after a failure, so
+    that the next call on this thread connects afresh."""
     from ..store.db import db
 
     try:
@@ -68,6 +71,7 @@ def run_service_job(
     try:
         result = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a message
+        close_thread_connection()
         error = as_clinic_error(exc)
         if isinstance(error, DatabaseUnavailable):
             app.post_message(DatabaseDown(error.message))
@@ -78,8 +82,6 @@ def run_service_job(
         if app.db_down:
             app.post_message(DatabaseUp())
         outcome = ServiceDone(then, result)
-    finally:
-        close_thread_connection()
     if not worker.is_cancelled:
         target.post_message(outcome)
     if notify.queued_in_process:

@@ -20,6 +20,7 @@ from ..services.patients import PatientView
 from ..services.queries import AppointmentView
 from ..services.slots import SlotView
 from ..widgets.fields import Field
+from ..widgets.literal import literal
 from ..widgets.money import money_text
 from .base import DeskDialog
 from .dialogs import PatientDetails, PatientDialog, PaymentChoice
@@ -82,7 +83,7 @@ class BookDialog(DeskDialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="book-dialog"):
             yield Static(Text("Book appointment", style="bold"), classes="dialog-title")
-            yield Label(Text(slot_line(self.slot, self.doctor_name)) + Text("   fee ") + money_text(self.fee, currency=self.currency))
+            yield Label(literal(slot_line(self.slot, self.doctor_name)) + Text("   fee ") + money_text(self.fee, currency=self.currency))
             if self.actor.role == "patient":
                 yield Label(Text("For: you"), id="book-patient")
             else:
@@ -112,7 +113,7 @@ class BookDialog(DeskDialog):
 
     def _chosen(self, patient: PatientView) -> None:
         self.patient = patient
-        label = Text("Patient: ") + Text(f"{patient.full_name} (#{patient.id}, {patient.email})", style="bold")
+        label = Text("Patient: ") + literal(f"{patient.full_name} (#{patient.id}, {patient.email})", style="bold")
         self.query_one("#book-patient", Label).update(label)
 
     @on(PatientPicker.Picked)
@@ -200,4 +201,4 @@ class BookDialog(DeskDialog):
 
     def _refused(self, error: ClinicError) -> None:
         self.busy = False
-        self.query_one("#book-error", Label).update(Text(error.message))
+        self.query_one("#book-error", Label).update(literal(error.message))

@@ -16,10 +16,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Select
 
 from .. import config
+from ..errors import ClinicError, DatabaseUnavailable
 from ..services import clock, doctors, queries, timeutil
 from ..services.doctors import DoctorView
 from ..services.queries import AppointmentView
 from ..services.slots import SlotView
+from ..widgets.literal import literal
 from ..widgets.month_grid import MonthGrid
 from ..widgets.status import status_text
 from ..widgets.table import DeskTable
@@ -74,6 +76,7 @@ class CalendarScreen(DeskScreen):
         grid = self.query_one(MonthGrid)
         if self.picking is not None:
             grid.go_to(timeutil.to_local(self.picking.starts_at).date())  # start at the day it is moved from
+        self.watch(grid, "cursor", self._cursor_moved, init=False)
         grid.focus()
 
     # -- loading ------------------------------------------------------------------
@@ -87,7 +90,7 @@ class CalendarScreen(DeskScreen):
         if wanted is None:
             wanted = self.doctor_id or self.actor.doctor_id or (found[0].id if found else None)
         select = self.query_one("#calendar-doctor", Select)
-        options = [(f"{d.full_name} · {', '.join(d.specialties) or 'doctor'}", d.id) for d in found]
+        options = [(literal(f"{d.full_name} · {', '.join(d.specialties) or 'doctor'}"), d.id) for d in found]
         with select.prevent(Select.Changed):
             select.set_options(options)
             if wanted in self.doctors:
@@ -101,24 +104,46 @@ class CalendarScreen(DeskScreen):
         self._load_month()
         self._load_day()
 
-    def _load_month(self) -> None:
+    def _load_month(self, *, then_day: bool = False) -> None:
+        """Fetch the month's counts; ``then_day``: the day's slots once the grid has painted them
+        (paging through months, the grid answers first and the slots table follows)."""
         grid = self.query_one(MonthGrid)
         if self.doctor_id is None:
             grid.show_month([])
+            if then_day:
+                self._load_day()
             return
         key = (self.doctor_id, grid.cursor.year, grid.cursor.month)
-        self.call_service(
-            queries.month_occupancy, self.actor, *key, then=lambda counts: self._show_month(key, counts), group="month", exclusive=True
-        )
+
+        def shown(counts: list[queries.DayOccupancy]) -> None:
+            self._show_month(key, counts)
+            if then_day:
+                self._title_day(f"{grid.cursor:%A %d %B %Y}")  # painted with the grid
+                grid.call_after_refresh(self._load_day)
+
+        def refused(error: ClinicError) -> None:
+            if not isinstance(error, DatabaseUnavailable):  # that one is the banner already
+                self.app.notify(error.message, title="Refused", severity="error")
+            if then_day:
+                self._load_day()
+
+        self.call_service(queries.month_occupancy, self.actor, *key, then=shown, otherwise=refused, group="month", exclusive=True)
 
     def _show_month(self, key: tuple[int, int, int], counts: list[queries.DayOccupancy]) -> None:
         grid = self.query_one(MonthGrid)
         if key == (self.doctor_id, grid.cursor.year, grid.cursor.month):
             grid.show_month(counts)
 
+    def _title_day(self, text: str) -> None:
+        """The day above the slots; a line that fits needs no layout of the screen (the label
+        has a fixed width), so moving the cursor repaints only what changed."""
+        label = self.query_one("#calendar-day", Label)
+        fits = label.size.height == 1 and len(text) <= label.content_size.width
+        label.update(text, layout=not fits)
+
     def _load_day(self) -> None:
         day = self.query_one(MonthGrid).cursor
-        self.query_one("#calendar-day", Label).update(f"{day:%A %d %B %Y}")
+        self._title_day(f"{day:%A %d %B %Y}")
         if self.doctor_id is None:
             self._show_day(day, [])
             return
@@ -144,12 +169,12 @@ class CalendarScreen(DeskScreen):
                 status = status_text(slot.appointment_status) if slot.appointment_status else Text("booked")
             row = [f"{start:%H:%M}", status]
             if self.actor.is_staff:
-                row.append(Text(slot.patient_name or ""))
+                row.append(literal(slot.patient_name or ""))
             table.add_row(*row, key=str(slot.id))
         if previous in self.slots:
             table.move_cursor(row=table.get_row_index(previous))
         if not slots:
-            self.query_one("#calendar-day", Label).update(f"{day:%A %d %B %Y}: no slots")
+            self._title_day(f"{day:%A %d %B %Y}: no slots")
 
     # -- keys and events ------------------------------------------------------------
 
@@ -162,11 +187,13 @@ class CalendarScreen(DeskScreen):
         select.focus()
         select.action_show_overlay()
 
-    @on(MonthGrid.DayChanged)
-    def _day_changed(self, event: MonthGrid.DayChanged) -> None:
-        if event.month_changed:
-            self._load_month()
-        self._load_day()
+    def _cursor_moved(self, old: date, new: date) -> None:
+        """Another day: its slots; another month: first its counts (the query starts within
+        the key press; the grid waits for them to repaint), then the day's slots."""
+        if (old.year, old.month) != (new.year, new.month):
+            self._load_month(then_day=True)
+        else:
+            self._load_day()
 
     @on(MonthGrid.DayPicked)
     def _day_picked(self) -> None:

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Label, Static
 
 from ..services import dashboard, timeutil
+from ..widgets.literal import literal
 from ..widgets.status import status_text
 from ..widgets.table import DeskTable
 from .base import DeskScreen
@@ -96,9 +97,9 @@ class DashboardScreen(DeskScreen):
             when = f"{local:%H:%M}" if board.role != "patient" else f"{local:%a %d %b %H:%M}"
             table.add_row(
                 when,
-                Text(row.patient_name),
-                Text(row.doctor_name),
-                Text(row.reason),
+                literal(row.patient_name),
+                literal(row.doctor_name),
+                literal(row.reason),
                 status_text(row.status),
                 Text("paid", style="#43b95a") if row.paid else Text("—", style="dim"),
                 key=str(row.id),
@@ -106,7 +107,7 @@ class DashboardScreen(DeskScreen):
         failed = self.query_one("#failed-mail", DataTable)
         failed.clear()
         for mail in board.failed_mail:
-            failed.add_row(str(mail.id), Text(mail.to), Text(mail.subject), Text(mail.last_error), key=str(mail.id))
+            failed.add_row(str(mail.id), literal(mail.to), literal(mail.subject), literal(mail.last_error), key=str(mail.id))
         self.query_one("#failed-title").display = bool(board.failed_mail)
         failed.display = bool(board.failed_mail)
 

@@ -16,12 +16,13 @@ from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet,
 
 from ..services import cards, contact, money
 from ..widgets.fields import Field
+from ..widgets.literal import literal
 from ..widgets.money import money_text
 from .base import DeskDialog
 
 
 def _title(text: str) -> Static:
-    return Static(Text(text, style="bold"), classes="dialog-title")
+    return Static(literal(text, style="bold"), classes="dialog-title")
 
 
 class ConfirmDialog(DeskDialog):
@@ -39,7 +40,7 @@ class ConfirmDialog(DeskDialog):
         with Vertical(classes="dialog"):
             yield _title(self.question)
             if self.detail:
-                yield Label(Text(self.detail), classes="form-hint")
+                yield Label(literal(self.detail), classes="form-hint")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="primary")
                 yield Button("No (n)", id="no")

@@ -14,6 +14,7 @@ from ..errors import BadInput
 from ..services import doctors, money, timeutil
 from ..services.doctors import DoctorView
 from ..widgets.fields import Parsed
+from ..widgets.literal import literal
 from ..widgets.money import money_text
 from ..widgets.stars import stars_text
 from ..widgets.table import DeskTable
@@ -49,7 +50,7 @@ class DoctorsScreen(DeskScreen):
         self.call_service(doctors.list_specialties, self.actor, then=self._show_specialties)
 
     def _show_specialties(self, names: list[str]) -> None:
-        self.query_one("#doctor-specialty", Select).set_options([(name, name) for name in names])
+        self.query_one("#doctor-specialty", Select).set_options([(literal(name), name) for name in names])
 
     def load(self) -> None:
         specialty = self.query_one("#doctor-specialty", Select).value
@@ -81,12 +82,12 @@ class DoctorsScreen(DeskScreen):
                 else Text("none", style="dim")
             )
             table.add_row(
-                Text(doctor.full_name),
-                Text(", ".join(doctor.specialties)),
+                literal(doctor.full_name),
+                literal(", ".join(doctor.specialties)),
                 money_text(doctor.fee),
                 stars_text(doctor.rating, doctor.reviews),
                 next_free,
-                Text(doctor.room),
+                literal(doctor.room),
                 key=str(doctor.id),
             )
         if previous is not None and any(str(d.id) == previous for d in found):

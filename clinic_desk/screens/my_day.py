@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Label
 
 from ..services import booking, clock, queries, timeutil
 from ..services.queries import AppointmentView
+from ..widgets.literal import literal
 from ..widgets.status import status_text
 from ..widgets.table import DeskTable
 from .base import DeskScreen
@@ -66,11 +67,11 @@ class MyDayScreen(DeskScreen):
             start, end = timeutil.to_local(v.starts_at), timeutil.to_local(v.ends_at)
             table.add_row(
                 f"{start:%H:%M}–{end:%H:%M}",
-                Text(v.patient_name),
-                Text(v.reason),
+                literal(v.patient_name),
+                literal(v.reason),
                 status_text(v.status),
                 Text("paid", style="#43b95a") if v.paid else Text("—", style="dim"),
-                Text(v.notes.splitlines()[0] if v.notes else "", overflow="ellipsis", no_wrap=True),
+                literal(v.notes.splitlines()[0] if v.notes else "", overflow="ellipsis", no_wrap=True),
                 key=str(v.id),
             )
         if previous in self.visits:

@@ -3,13 +3,13 @@ that failed or waits. ``s`` cycles the status shown."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Label, Static
 
 from ..services import outbox
 from ..services.outbox import OutboxView
+from ..widgets.literal import literal
 from ..widgets.status import status_text
 from ..widgets.table import DeskTable
 from .base import DeskScreen
@@ -53,8 +53,8 @@ class OutboxScreen(DeskScreen):
             table.add_row(
                 str(m.id),
                 f"{m.created_at:%d %b %H:%M}",
-                Text(m.to),
-                Text(m.subject, overflow="ellipsis", no_wrap=True),
+                literal(m.to),
+                literal(m.subject, overflow="ellipsis", no_wrap=True),
                 status_text(m.status),
                 str(m.attempts),
                 key=str(m.id),
@@ -76,14 +76,14 @@ class OutboxScreen(DeskScreen):
         if message is None:
             detail.update("")
         else:
-            text = Text(f"#{message.id} {message.kind} to {message.to}", style="bold")
+            text = literal(f"#{message.id} {message.kind} to {message.to}", style="bold")
             if message.sent_at:
                 text.append(f"\nsent {message.sent_at:%Y-%m-%d %H:%M}")
             elif message.next_attempt_at:
                 text.append(f"\nnext attempt {message.next_attempt_at:%Y-%m-%d %H:%M}")
             if message.last_error:
                 text.append("\nlast error: ", style="dim")
-                text.append(message.last_error, style="#e0555f")
+                text.append_text(literal(message.last_error, style="#e0555f"))
             detail.update(text)
         self.refresh_bindings()
 

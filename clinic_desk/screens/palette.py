@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+from textual.markup import escape
 
 from ..errors import ClinicError
 from ..services import doctors, patients, policy, queries, timeutil
 from ..services.actors import Actor
+from ..widgets.literal import literal_str
 from . import navigation, opening
 from .base import as_clinic_error, close_thread_connection
 
@@ -53,6 +56,17 @@ def _appointment(actor: Actor, appointment_id: int) -> list[Target]:
     return [Target("appointment", view.id, f"Appointment #{view.id}", f"{when:%a %d %b %H:%M} · {view.patient_name} · {view.status}")]
 
 
+def highlighted(matcher: Matcher, label: str) -> Content:
+    """``label`` with the letters the query matched highlighted; a name is data, never markup
+    (``Matcher.highlight`` would read it as markup)."""
+    content = Content(label)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, label)
+    for offset in offsets if score else ():
+        if not label[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
 class JumpProvider(Provider):
     """Doctors, patients and appointments, found as you type."""
 
@@ -69,14 +83,14 @@ class JumpProvider(Provider):
             return
         matcher = self.matcher(query)
         for target in await self._lookup(actor, query.strip()):
-            shown = f"{target.label}"
+            shown = literal_str(target.label)
             score = matcher.match(shown) or (1.0 if target.kind == "appointment" else 0.5)
             yield Hit(
                 score,
-                matcher.highlight(shown) if matcher.match(shown) else Text(shown),
+                highlighted(matcher, shown),
                 partial(opening.open_target, self.app, target.kind, target.id),
                 text=shown,
-                help=target.detail,
+                help=escape(literal_str(target.detail)),  # the palette reads help as markup
             )
 
     async def _lookup(self, actor: Actor, query: str) -> list[Target]:
@@ -84,10 +98,9 @@ class JumpProvider(Provider):
             try:
                 return lookup(actor, query)
             except Exception as exc:  # noqa: BLE001 - the palette shows no hits; a bug is logged
+                close_thread_connection()
                 as_clinic_error(exc)
                 return []
-            finally:
-                close_thread_connection()
 
         worker = self.app.run_worker(job, thread=True, group="palette", exit_on_error=False)
         await worker.wait()

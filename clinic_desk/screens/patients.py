@@ -17,6 +17,7 @@ from ..services import clock, patients, policy, queries, timeutil, wallet
 from ..services.actors import Actor
 from ..services.patients import PatientView
 from ..services.queries import AppointmentView
+from ..widgets.literal import literal
 from ..widgets.money import money_text
 from ..widgets.status import status_text
 from ..widgets.table import DeskTable
@@ -92,7 +93,7 @@ class PatientsScreen(DeskScreen):
         if overview.patient.id != self.patient_id:
             return
         p = overview.patient
-        info = Text(f"{p.full_name}", style="bold")
+        info = literal(p.full_name, style="bold")
         info.append(f"  #{p.id}\n", style="dim")
         for label, value in (
             ("Email", p.email),
@@ -101,7 +102,7 @@ class PatientsScreen(DeskScreen):
             ("Reminders", "yes" if p.reminders else "no (opted out)"),
         ):
             info.append(f"{label:<11}", style="dim")
-            info.append(f"{value}\n")
+            info.append_text(literal(f"{value}\n"))
         if overview.balance is not None:
             info.append(f"{'Wallet':<11}", style="dim")
             info.append_text(money_text(overview.balance, currency=config.current().clinic.currency))
@@ -111,7 +112,7 @@ class PatientsScreen(DeskScreen):
         for view in overview.appointments:
             table.add_row(
                 f"{timeutil.to_local(view.starts_at):%Y-%m-%d %H:%M}",
-                Text(view.doctor_name),
+                literal(view.doctor_name),
                 status_text(view.status),
                 Text("paid", style="#43b95a") if view.paid else Text("—", style="dim"),
                 key=str(view.id),

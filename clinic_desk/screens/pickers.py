@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ..services import patients
 from ..services.patients import PatientView
+from ..widgets.literal import literal
 from ..widgets.table import DeskTable
 from .base import DeskDialog, ServiceCaller
 
@@ -78,7 +79,7 @@ class PatientPicker(ServiceCaller, Vertical):
         table.clear()
         self.found = {str(p.id): p for p in found}
         for p in found:
-            table.add_row(str(p.id), Text(p.full_name), Text(p.email), Text(p.phone), key=str(p.id))
+            table.add_row(str(p.id), literal(p.full_name), literal(p.email), literal(p.phone), key=str(p.id))
         if previous is not None and str(previous) in self.found:
             table.move_cursor(row=table.get_row_index(str(previous)))
         self.post_message(self.Highlighted(self.found.get(table.current_key or "")))

@@ -10,6 +10,7 @@ from textual.widgets import Label, Static
 
 from ..services import policy, reviews, timeutil
 from ..services.reviews import ReviewView
+from ..widgets.literal import literal
 from ..widgets.stars import stars
 from ..widgets.status import status_text
 from ..widgets.table import DeskTable
@@ -57,11 +58,11 @@ class ReviewsScreen(DeskScreen):
             table.add_row(
                 str(r.id),
                 f"{timeutil.to_local(r.visit_at):%Y-%m-%d}",
-                Text(r.doctor_name),
-                Text(r.patient_name),
+                literal(r.doctor_name),
+                literal(r.patient_name),
                 stars(r.rating),
                 status_text(r.status),
-                Text(r.comment, overflow="ellipsis", no_wrap=True),
+                literal(r.comment, overflow="ellipsis", no_wrap=True),
                 key=str(r.id),
             )
         if previous in self.found:
@@ -82,15 +83,15 @@ class ReviewsScreen(DeskScreen):
             detail.update("")
             self.refresh_bindings()
             return
-        text = Text(f"#{review.id} · {review.patient_name} on {review.doctor_name} · ", style="bold")
+        text = literal(f"#{review.id} · {review.patient_name} on {review.doctor_name} · ", style="bold")
         text.append_text(stars(review.rating))
-        text.append(f"\n{review.comment or '(no comment)'}")
+        text.append_text(literal(f"\n{review.comment or '(no comment)'}"))
         if review.response:
             text.append("\nResponse: ", style="dim")
-            text.append(review.response)
+            text.append_text(literal(review.response))
         if review.reject_reason:
             text.append("\nRejected: ", style="dim")
-            text.append(review.reject_reason)
+            text.append_text(literal(review.reject_reason))
         detail.update(text)
         self.refresh_bindings()
 

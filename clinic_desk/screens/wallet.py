@@ -15,6 +15,7 @@ from ..services import policy, timeutil, wallet
 from ..services.actors import Actor
 from ..services.patients import PatientView
 from ..services.wallet import LedgerView, WalletView
+from ..widgets.literal import literal
 from ..widgets.money import Money, money_text
 from ..widgets.table import DeskTable
 from .base import DeskScreen
@@ -65,7 +66,7 @@ class WalletScreen(DeskScreen):
         self.call_service(wallet_page, self.actor, self.patient_id, then=self.show, group="load", exclusive=True)
 
     def show(self, page: WalletPage) -> None:
-        owner = Text(page.wallet.patient_name, style="bold")
+        owner = literal(page.wallet.patient_name, style="bold")
         owner.append(f"  patient #{page.wallet.patient_id}", style="dim")
         self.query_one("#wallet-owner", Static).update(owner)
         self.query_one("#wallet-balance", Money).amount = page.wallet.balance
@@ -79,7 +80,7 @@ class WalletScreen(DeskScreen):
                 money_text(entry.amount, signed=True),
                 money_text(entry.balance_after),
                 f"#{entry.appointment_id}" if entry.appointment_id else "",
-                Text(entry.note),
+                literal(entry.note),
                 key=str(entry.id),
             )
         self.refresh_bindings()

@@ -69,6 +69,4 @@ def parse_birth_date(text: str) -> date:
     born = parse_date(text, what="date of birth")
     if born > to_local(clock.now()).date():
         raise BadInput(f"date of birth is in the future: {text}")
-    if born.year < 1900:
-        raise BadInput(f"date of birth is before 1900: {text}")
     return born

@@ -9,6 +9,7 @@ TZID with its VTIMEZONE, or are plain UTC when the clinic keeps UTC.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,13 @@ if TYPE_CHECKING:  # icalendar is imported where a calendar is built: notify's q
 PRODID = "-//clinic-desk//clinic-desk//EN"
 View = Literal["patient", "doctor"]
 _STATUS = {"pending": "TENTATIVE", "cancelled": "CANCELLED"}  # everything else is CONFIRMED
+# RFC 5545 allows no control characters in TEXT but tab (newlines are escaped): none from a name
+# or a reason reaches a calendar, or the terminal that `export ics` prints it on.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _text(value: str) -> str:
+    return _CONTROLS.sub("", value)
 
 
 def clinic_host() -> str:
@@ -73,7 +81,7 @@ def invitation(appointment: Appointment, method: Literal["REQUEST", "CANCEL"]) -
     event.add("organizer", organizer)
     attendee = vCalAddress(f"mailto:{appointment.patient.email}")
     attendee.params.update(
-        {"CN": appointment.patient.full_name, "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"}
+        {"CN": _text(appointment.patient.full_name), "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"}
     )
     event.add("attendee", attendee)
     return _calendar([event], method=method)
@@ -139,8 +147,8 @@ def _event(appointment: Appointment, *, view: View) -> Event:
     from icalendar import Event
 
     tz = config.current().clinic.tz
-    patient_name = appointment.patient.full_name
-    doctor_name = appointment.doctor.user.full_name
+    patient_name = _text(appointment.patient.full_name)
+    doctor_name = _text(appointment.doctor.user.full_name)
     event = Event()
     event.add("uid", appointment_uid(appointment.id))
     event.add("sequence", appointment.ics_sequence)
@@ -150,9 +158,9 @@ def _event(appointment: Appointment, *, view: View) -> Event:
     event.add("dtend", appointment.ends_at.astimezone(tz))
     event.add("summary", f"Appointment: {patient_name}" if view == "doctor" else f"Appointment with {doctor_name}")
     if appointment.doctor.room:
-        event.add("location", appointment.doctor.room)
+        event.add("location", _text(appointment.doctor.room))
     if appointment.reason:
-        event.add("description", appointment.reason)
+        event.add("description", _text(appointment.reason))
     event.add("status", _STATUS.get(appointment.status, "CONFIRMED"))
     return event
 
@@ -167,7 +175,7 @@ def _calendar(events: Sequence[Event], *, method: str | None = None, name: str |
     if method:
         calendar.add("method", method)
     if name:
-        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-calname", _text(name))
     for event in events:
         calendar.add_component(event)
     missing = calendar.get_missing_tzids()  # empty when the clinic keeps UTC: times are then written ...Z

@@ -137,7 +137,7 @@ def _newest_code(user_id: int, purpose: str) -> OneTimeCode | None:
 
 def _use_code(login: str, purpose: str, code: str, apply: Callable[[User], None]) -> None:
     cleaned = "".join(str(code).split())
-    if len(cleaned) != 6 or not cleaned.isdigit():
+    if len(cleaned) != 6 or not (cleaned.isascii() and cleaned.isdigit()):
         raise BadInput("a code is 6 digits")
     user = _user(login)
     row = _newest_code(user.id, purpose) if user is not None else None

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 from .. import config
 from ..errors import BadInput
 
+# The dates a clinic works with; outside them date arithmetic would overflow (year 1, year 9999).
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
 
 def clinic_tz() -> ZoneInfo:
     return config.current().clinic.tz
@@ -36,9 +39,12 @@ def parse_date(text: str, *, what: str = "date") -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
         raise BadInput(f"{what} must be YYYY-MM-DD: {text!r}")
     try:
-        return date.fromisoformat(cleaned)
+        parsed = date.fromisoformat(cleaned)
     except ValueError:
         raise BadInput(f"{what} is not a real date: {text!r}") from None
+    if not FIRST_DATE <= parsed <= LAST_DATE:
+        raise BadInput(f"{what} must be between {FIRST_DATE} and {LAST_DATE}: {text!r}")
+    return parsed
 
 
 def parse_hhmm(text: str, *, what: str = "time") -> time:
@@ -52,8 +58,11 @@ def parse_hhmm(text: str, *, what: str = "time") -> time:
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants where the clinic's local ``day`` starts and the next one starts."""
     tz = clinic_tz()
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    try:
+        start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        raise BadInput(f"date out of range: {day}") from None
     return start, end
 
 

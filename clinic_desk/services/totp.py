@@ -28,7 +28,7 @@ CODE_ALREADY_USED = "two-factor code already used: wait for the next one"
 def normalise_code(code: str) -> str | None:
     """Six digits (spaces allowed in between), or None."""
     cleaned = "".join(str(code).split())
-    return cleaned if len(cleaned) == 6 and cleaned.isdigit() else None
+    return cleaned if len(cleaned) == 6 and cleaned.isascii() and cleaned.isdigit() else None
 
 
 def matching_step(secret: str, code: str, at: datetime) -> int | None:

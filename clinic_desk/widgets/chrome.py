@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Static
 
+from .literal import literal
+
 
 class DeskHeader(Horizontal):
     """Clinic and screen on the left; who is at the desk and the local time on the right."""
@@ -38,11 +40,11 @@ class DeskHeader(Horizontal):
         app = self.app
         clinic = app.clinic_name  # type: ignore[attr-defined]
         title = f"{clinic} · {self.title_text}" if self.title_text else clinic
-        self.query_one("#header-title", Label).update(Text(title))
+        self.query_one("#header-title", Label).update(literal(title))
         actor = app.actor  # type: ignore[attr-defined]
         local = timeutil.to_local(clock.now())
         who = f"{actor.username} ({actor.role}) · " if actor is not None else ""
-        self.query_one("#header-who", Label).update(Text(f"{who}{local:%a %d %b %Y %H:%M}"))
+        self.query_one("#header-who", Label).update(literal(f"{who}{local:%a %d %b %Y %H:%M}"))
 
 
 class NavBar(Static):
@@ -108,5 +110,5 @@ class OutageBanner(Static):
 
     def _show(self, down: bool) -> None:
         reason = getattr(self.app, "db_down_reason", "") or "database unavailable"
-        self.update(Text(f"⚠ {reason}: nothing can be saved until it is back; retrying every few seconds…"))
+        self.update(literal(f"⚠ {reason}: nothing can be saved until it is back; retrying every few seconds…"))
         self.set_class(down, "-down")

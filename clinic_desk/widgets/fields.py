@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -17,6 +16,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
 from ..errors import ClinicError
+from .literal import literal
 
 
 class Parsed(Validator):
@@ -110,7 +110,7 @@ class Field(Vertical):
     def _show(self, result: ValidationResult | None) -> None:
         error = self.query_one(".field-error", Label)
         message = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
-        error.update(Text(message))
+        error.update(literal(message))
         error.set_class(not message, "-ok")
 
     def focus(self, scroll_visible: bool = True) -> Field:

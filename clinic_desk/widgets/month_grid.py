@@ -1,8 +1,9 @@
 """A month of days for one doctor: free and booked slot counts per day, a cursor day.
 
 Keys: arrows move a day (up/down a week), PgUp/PgDn a month, ``t`` today, Enter picks the day.
-The grid shows what it is given (``show_month``); the screen loads the counts in a worker when
-``MonthChanged`` says the cursor crossed into another month.
+The grid shows what it is given (``show_month``); the screen watches ``cursor`` (``watch()``
+calls it at once, in the key press itself) and loads the counts in a worker when the cursor
+crosses into another month.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textual.binding import Binding
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widget import Widget
 
 from .status import STATUS_COLOURS
@@ -26,6 +28,8 @@ BOOKED = STATUS_COLOURS["confirmed"][1]
 BLOCKED = STATUS_COLOURS["blocked"][1]
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 HEADER_LINES = 2
+WEEK_ROWS = 6  # the most a month spans: every month is drawn this tall, so paging never resizes
+HOLD_SECONDS = 0.15  # how long a new month waits for its counts before it is drawn without them
 
 
 class DayCounts(Protocol):
@@ -33,6 +37,11 @@ class DayCounts(Protocol):
     free: int
     booked: int
     blocked: int
+
+
+def weeks_of(day: date) -> list[list[date]]:
+    """The weeks (Monday first) of ``day``'s month, with the neighbouring months' days."""
+    return calendar.Calendar().monthdatescalendar(day.year, day.month)
 
 
 def add_months(day: date, months: int) -> date:
@@ -67,19 +76,7 @@ class MonthGrid(Widget, can_focus=True):
         Binding("enter", "pick", "Day's slots"),
     ]
 
-    cursor: reactive[date] = reactive(date(2000, 1, 1), layout=False)
-
-    @dataclass
-    class DayChanged(Message):
-        """The cursor moved to another day (``month_changed``: into another month)."""
-
-        grid: MonthGrid
-        day: date
-        month_changed: bool
-
-        @property
-        def control(self) -> MonthGrid:
-            return self.grid
+    cursor: reactive[date] = reactive(date(2000, 1, 1), repaint=False)  # watch_cursor repaints
 
     @dataclass
     class DayPicked(Message):
@@ -98,21 +95,34 @@ class MonthGrid(Widget, can_focus=True):
         self.cell_width = cell_width
         self.counts: dict[date, DayCounts] = {}
         self.set_reactive(MonthGrid.cursor, today)
+        self._hold: Timer | None = None
 
     # -- data -----------------------------------------------------------------
 
     def show_month(self, counts: list[DayCounts]) -> None:
         """The counts of the month on screen (days missing from the list have no slots)."""
         self.counts = {item.day: item for item in counts}
-        self.refresh()
+        self._redraw()
 
     def go_to(self, day: date) -> None:
         self.cursor = day
 
     def watch_cursor(self, old: date, new: date) -> None:
-        month_changed = (old.year, old.month) != (new.year, new.month)
-        self.post_message(self.DayChanged(self, new, month_changed))
-        self.refresh(layout=month_changed)
+        if (old.year, old.month) != (new.year, new.month):
+            # A new month is drawn once, with its counts (``show_month``, usually within a frame)
+            # rather than first empty; without counts after HOLD_SECONDS.
+            if self._hold is not None:
+                self._hold.stop()
+            self._hold = self.set_timer(HOLD_SECONDS, self._redraw)
+            return
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Repaint the grid (only the grid: its size never changes, so no layout of the screen)."""
+        if self._hold is not None:
+            self._hold.stop()
+            self._hold = None
+        self.refresh()
 
     # -- keys -----------------------------------------------------------------
 
@@ -133,7 +143,7 @@ class MonthGrid(Widget, can_focus=True):
         if offset is None or offset.y < HEADER_LINES:
             return
         week, column = (offset.y - HEADER_LINES) // 2, offset.x // self.cell_width
-        weeks = calendar.Calendar().monthdatescalendar(self.cursor.year, self.cursor.month)
+        weeks = weeks_of(self.cursor)
         if week < len(weeks) and column < 7:
             day = weeks[week][column]
             if day.month == self.cursor.month:
@@ -146,7 +156,7 @@ class MonthGrid(Widget, can_focus=True):
         return self.cell_width * 7
 
     def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001 - Textual's sizes
-        return HEADER_LINES + 2 * len(calendar.Calendar().monthdatescalendar(self.cursor.year, self.cursor.month))
+        return HEADER_LINES + 2 * WEEK_ROWS
 
     def render(self) -> Text:
         width = self.cell_width
@@ -156,7 +166,7 @@ class MonthGrid(Widget, can_focus=True):
         text.append("\n")
         for name in WEEKDAYS:
             text.append(name.center(width), style="dim bold")
-        for week in calendar.Calendar().monthdatescalendar(cursor.year, cursor.month):
+        for week in weeks_of(cursor):  # the rows a shorter month leaves stay blank
             top, bottom = Text(), Text()
             for day in week:
                 self._cell(day, top, bottom)

@@ -32,12 +32,16 @@ def desk_app(desk: Desk) -> Callable[..., ClinicDeskApp]:
 
 
 async def settle(pilot) -> None:
-    """Wait until every service worker has answered and its message has been rendered."""
+    """Wait until every service worker has answered and its message has been rendered (and any
+    worker that answer started has answered too)."""
     app = pilot.app
-    for _ in range(3):
-        for worker in [w for w in app.workers if w.group not in {"live", "probe"} and not w.is_cancelled]:
+    for _ in range(5):
+        busy = [w for w in app.workers if w.group not in {"live", "probe"} and not w.is_cancelled and not w.is_finished]
+        for worker in busy:
             try:
                 await worker.wait()
             except WorkerCancelled:  # superseded by a newer search: its answer is dropped
                 pass
         await pilot.pause()
+        if not busy:
+            return
