@@ -7,9 +7,8 @@ doctors list as it was left, dialog and all; logging out throws every mode away.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Sequence
+from pathlib import Path
 
 from textual import work
 from textual.app import App

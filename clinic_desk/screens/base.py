@@ -2,10 +2,12 @@
 
 ``call_service(fn, *args, then=...)`` runs one service function in a thread worker (Peewee
 connections are per thread) and posts the outcome back as a message; ``then`` renders the result
-on the event loop. Thread workers run on the event loop's executor, whose threads live as long as
-the app: each keeps its connection from one call to the next (no new PostgreSQL connection per
-call), and drops it when a call fails, so the next call starts on a fresh one. A refusal becomes a notification that says why, a database outage the banner;
+on the event loop. A refusal becomes a notification that says why, a database outage the banner;
 nothing a service raises reaches Textual's error handler, so nothing crashes the app.
+
+Thread workers run on the event loop's executor, whose threads live as long as the app: each
+keeps its connection from one call to the next (no new PostgreSQL connection per call) and drops
+it when a call fails, so that the next call on that thread connects afresh.
 """
 
 from __future__ import annotations

@@ -10,10 +10,13 @@ import sys
 import pyotp
 from rich.console import Console
 
+from clinic_desk import config
+from clinic_desk.commands import saved_session
 from clinic_desk.screens.app import ClinicDeskApp
 from clinic_desk.screens.help import HelpScreen, key_table
-from clinic_desk.services import clock
+from clinic_desk.services import accounts, clock
 from clinic_desk.store.models import User
+from tests.factories import actor_for
 
 from .conftest import settle
 
@@ -124,6 +127,41 @@ def test_an_empty_database_opens_the_first_run_form_that_creates_the_first_admin
     run(flow)
 
 
+def test_a_session_saved_by_clinic_desk_login_opens_the_desk_without_a_password(desk):
+    token = accounts.start_session(actor_for(desk.reception), remember=False)  # what `clinic-desk login` does
+    saved_session.save(config.current().database_url, token)
+
+    async def flow() -> None:
+        app = ClinicDeskApp(live=False, blink=False, resume=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert app.actor is not None and app.actor.username == "reception1"
+            assert app.current_mode == "dashboard" and app.screen.query_one("#arrivals").row_count == 2
+            await pilot.press("f10")  # logging out of the desk leaves the login form, and stays there
+            await settle(pilot)
+            assert app.actor is None and app.current_mode == "login"
+
+    run(flow)
+    assert accounts.actor_for_session(token).username == "reception1"  # the CLI's session lives on
+
+
+def test_an_ended_or_foreign_saved_session_leaves_the_login_form(desk):
+    ended = accounts.start_session(actor_for(desk.reception), remember=False)
+    accounts.end_session(ended)  # `clinic-desk logout`
+    saved_session.save(config.current().database_url, ended)
+    saved_session.save("sqlite:////elsewhere/clinic.db", accounts.start_session(actor_for(desk.admin), remember=False))
+
+    async def flow() -> None:
+        app = ClinicDeskApp(live=False, blink=False, resume=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert app.actor is None
+            assert app.screen.query_one("#gate-switcher").current == "gate-login"
+            assert app.screen.query_one("#login-username").has_focus
+
+    run(flow)
+
+
 def test_f1_lists_every_screens_keys(desk, desk_app):
     async def flow() -> None:
         app = desk_app("reception1")
@@ -185,3 +223,13 @@ def test_importing_the_cli_commands_does_not_import_textual():
     code = "import sys, clinic_desk.commands as c; c.build_app(); print(any(m.split('.')[0] == 'textual' for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_starting_the_desk_loads_no_screen_but_the_login():
+    """Each screen's module (the calendar pulls in half the services) loads when its key is
+    first pressed, so the login form is up sooner."""
+    code = "import sys, clinic_desk.screens.app; print(' '.join(sorted(m for m in sys.modules if m.startswith('clinic_desk.screens.'))))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    screens = {"calendar", "doctors", "dashboard", "patients", "wallet", "my_day", "reviews", "outbox", "palette", "help", "booking"}
+    assert "clinic_desk.screens.gate" in loaded
+    assert not loaded & {f"clinic_desk.screens.{name}" for name in screens}
