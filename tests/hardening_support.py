@@ -103,10 +103,10 @@ def seed_clinic() -> Clinic:
                       moderated_at=now, created_at=now - timedelta(days=1))
         grey.rating_count, grey.rating_total = 1, 5
         grey.save()
-        for status in ("failed", "sent"):
-            Outbox.create(to_addr="bob@example.test", subject="Your appointment", text_body="Hello", kind="appointment_booked",
-                          status=status, attempts=5 if status == "failed" else 1, next_attempt_at=now,
-                          last_error="550 no such user" if status == "failed" else "", created_at=now)
+        for status, attempts, error in (("failed", 5, "550 no such user"), ("sent", 1, "")):
+            Outbox.create(to_addr="bob@example.test", subject="Your appointment", text_body="Hello",
+                          kind="appointment_booked", status=status, attempts=attempts, next_attempt_at=now,
+                          last_error=error, created_at=now)
         AuditEvent.create(actor=1, actor_name=ADMIN, action="seeded", entity="clinic", entity_id=None, at=now)
     return CLINIC
 
@@ -115,13 +115,22 @@ def seed_clinic() -> Clinic:
 
 # Parts of the database that a *refusal* may legitimately change, each named so that a test can
 # allow exactly the part that its command's refusal records:
-#   "audit_event.refusals": the audit rows that record a refused attempt (a wrong password or code)
+#   "audit_event.refusals": the audit rows that record a refused attempt (wrong password or code,
+#                           a declined card)
+#   "payment.declined": a declined card payment, kept as the record of the attempt
 #   "app_user.login_state": failed_logins and locked_until (a failed login counts; enough of them lock)
 #   "app_user.totp": a two-factor enrolment waiting for its first code (``user totp enable``)
 #   "one_time_code.attempts": a wrong one-time code uses up one of its attempts
-REFUSAL_AUDIT_ACTIONS = ("login_failed", "account_locked", "code_refused")
+REFUSAL_AUDIT_ACTIONS = ("login_failed", "account_locked", "code_refused", "payment.declined")
+_SPLIT_ROWS = {
+    AuditEvent: ("refusals", AuditEvent.action.in_(REFUSAL_AUDIT_ACTIONS)),
+    Payment: ("declined", Payment.status == "declined"),
+}
 _SPLIT_COLUMNS = {
-    "app_user": {"login_state": ("failed_logins", "locked_until"), "totp": ("totp_secret", "totp_confirmed", "totp_last_step")},
+    "app_user": {
+        "login_state": ("failed_logins", "locked_until"),
+        "totp": ("totp_secret", "totp_confirmed", "totp_last_step"),
+    },
     "one_time_code": {"attempts": ("attempts",)},
 }
 
@@ -137,26 +146,24 @@ def fingerprint() -> dict[str, tuple[int, int | None, str]]:
     for model in ALL_MODELS:
         table = model._meta.table_name
         fields = list(model._meta.sorted_fields)
-        order = [field for field in fields if field.primary_key] or fields[:2]
-        if model is DoctorSpecialty:
-            order = [DoctorSpecialty.doctor, DoctorSpecialty.specialty]
+        order = [field for field in fields if field.primary_key] or [DoctorSpecialty.doctor, DoctorSpecialty.specialty]
         query = model.select(*fields).order_by(*order)
-        if model is AuditEvent:
-            refusals = list(query.where(AuditEvent.action.in_(REFUSAL_AUDIT_ACTIONS)).tuples())
-            parts["audit_event.refusals"] = (len(refusals), None, _digest(refusals))
-            query = query.where(AuditEvent.action.not_in(REFUSAL_AUDIT_ACTIONS))
+        if model in _SPLIT_ROWS:
+            part, condition = _SPLIT_ROWS[model]
+            held = list(query.where(condition).tuples())
+            parts[f"{table}.{part}"] = (len(held), None, _digest(held))
+            query = query.where(~condition)
         rows = list(query.tuples())
         names = [field.column_name for field in fields]
         split = _SPLIT_COLUMNS.get(table, {})
-        held_apart = {column for columns in split.values() for column in columns}
         for part, columns in split.items():
             positions = [names.index(column) for column in columns]
             values = [tuple(row[i] for i in positions) for row in rows]
             parts[f"{table}.{part}"] = (len(values), None, _digest(values))
+        held_apart = {column for columns in split.values() for column in columns}
         kept = [i for i, name in enumerate(names) if name not in held_apart]
-        main = [tuple(row[i] for i in kept) for row in rows]
-        highest = max((row[0] for row in rows), default=None) if "id" in names[:1] else None
-        parts[table] = (len(rows), highest, _digest(main))
+        highest = max((row[0] for row in rows), default=None) if names[0] == "id" else None
+        parts[table] = (len(rows), highest, _digest([tuple(row[i] for i in kept) for row in rows]))
     return parts
 
 
@@ -172,4 +179,5 @@ C1_CONTROLS = {chr(code) for code in range(0x80, 0xA0)}
 
 def raw_controls(text: str) -> set[str]:
     """Control characters in ``text`` that a terminal would obey (newline, CRLF and tab are layout)."""
-    return {ch for ch in text.replace("\r\n", "\n") if (ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 or ch in C1_CONTROLS}
+    layout = text.replace("\r\n", "\n")
+    return {ch for ch in layout if (ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 or ch in C1_CONTROLS}

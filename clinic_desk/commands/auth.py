@@ -46,6 +46,8 @@ def ask(prompt: str, *, secret: bool = False, confirm: bool = False) -> str:
     line = sys.stdin.readline()
     if not line:
         raise BadInput(f"{prompt.lower()} needed: nothing left on stdin")
+    if "\x00" in line:
+        raise BadInput(f"{prompt.lower()} must not contain NUL bytes")
     return line.rstrip("\r\n")
 
 

@@ -13,7 +13,7 @@ from . import common
 appointments_app = typer.Typer(help="Appointments: list, confirm, cancel, reschedule, complete.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-AppointmentId = Annotated[int, typer.Argument(metavar="ID", help="The appointment's id.", max=common.MAX_ID)]
+AppointmentId = Annotated[int, typer.Argument(metavar="ID", help="The appointment's id.", **common.ID_RANGE)]
 
 
 def appointment_json(view: Any) -> dict[str, Any]:
@@ -49,8 +49,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("book")
     def book(
-        patient: Annotated[int, typer.Option("--patient", metavar="ID", help="The patient's id.", max=common.MAX_ID)],
-        slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The free slot's id.", max=common.MAX_ID)],
+        patient: Annotated[int, typer.Option("--patient", metavar="ID", help="The patient's id.", **common.ID_RANGE)],
+        slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The free slot's id.", **common.ID_RANGE)],
         reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why the patient comes.")] = "",
         pay: Annotated[Optional[str], typer.Option("--pay", metavar="wallet|card", help="Pay right away.")] = None,
         card_number: Annotated[
@@ -62,13 +62,19 @@ def register(app: typer.Typer) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """Book a slot for a patient; prints the new appointment's id."""
-        from ..services import booking, payments, queries
+        from ..services import booking, cards, payments, queries
 
         method = pay.strip().lower() if pay is not None else None
         if method not in (None, "wallet", "card"):
             raise BadInput(f"--pay must be wallet or card, not {pay!r}")
         if method == "card" and not card_number:
             raise BadInput("--pay card needs --card-number")
+        if method != "card" and (card_number or card_expiry):
+            raise BadInput("--card-number and --card-expiry go with --pay card")
+        if method == "card":  # a mistyped card is bad input before anything is booked
+            cards.normalize(card_number or "")
+            if card_expiry is not None:
+                cards.parse_expiry(card_expiry)
         actor = common.actor()
         view = booking.book(actor, patient, slot, reason)
         if method is not None:
@@ -93,7 +99,7 @@ def register(app: typer.Typer) -> None:
 def list_(
     doctor: Annotated[Optional[str], typer.Option("--doctor", metavar="USERNAME", help="One doctor.")] = None,
     patient: Annotated[
-        Optional[int], typer.Option("--patient", metavar="ID", help="One patient.", max=common.MAX_ID)
+        Optional[int], typer.Option("--patient", metavar="ID", help="One patient.", **common.ID_RANGE)
     ] = None,
     day: Annotated[Optional[str], typer.Option("--date", metavar="D", help="One day (local).")] = None,
     status: Annotated[
@@ -217,7 +223,7 @@ def cancel(
 @appointments_app.command("reschedule")
 def reschedule(
     appointment_id: AppointmentId,
-    slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The new free slot.", max=common.MAX_ID)],
+    slot: Annotated[int, typer.Option("--slot", metavar="ID", help="The new free slot.", **common.ID_RANGE)],
     as_json: JsonFlag = False,
 ) -> None:
     """Move an appointment to another free slot (same or another doctor)."""

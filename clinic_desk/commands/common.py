@@ -30,8 +30,9 @@ class _State:
 state = _State()
 
 # The largest id a row can have (64-bit columns): id and count options stop there, so a longer
-# number is bad input (exit 2), not a database overflow.
+# number is bad input (exit 2), not a database overflow; ids start at 1.
 MAX_ID = 2**63 - 1
+ID_RANGE = {"min": 1, "max": MAX_ID}  # typer.Argument(..., **ID_RANGE) for an id
 
 
 def configure(config_path: str | None, database_url: str | None) -> None:

@@ -21,7 +21,7 @@ def ics(
     doctor: Annotated[Optional[str], typer.Option("--doctor", metavar="USERNAME", help="This doctor's appointments.")] = None,
     patient: Annotated[
         Optional[int],
-        typer.Option("--patient", metavar="ID", help="This patient's appointments.", max=common.MAX_ID),
+        typer.Option("--patient", metavar="ID", help="This patient's appointments.", **common.ID_RANGE),
     ] = None,
     first: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="From this day (YYYY-MM-DD).")] = None,
     last: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Up to this day, included.")] = None,

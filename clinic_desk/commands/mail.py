@@ -60,7 +60,9 @@ def log_(
     status: Annotated[
         Optional[str], typer.Option("--status", metavar="pending|sending|sent|failed", help="Only this status.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.", max=common.MAX_ID)] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Show at most this many, newest first.", max=common.MAX_ID)
+    ] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """The email log, newest first: status, attempts, last error."""
@@ -91,7 +93,7 @@ def log_(
 @app.command()
 def retry(
     outbox_id: Annotated[
-        int, typer.Argument(metavar="ID", help="The message's id (see `mail log`).", max=common.MAX_ID)
+        int, typer.Argument(metavar="ID", help="The message's id (see `mail log`).", **common.ID_RANGE)
     ],
 ) -> None:
     """Put a failed message back in the queue; it goes out with the next delivery."""

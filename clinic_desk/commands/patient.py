@@ -11,7 +11,7 @@ from . import common
 app = typer.Typer(help="Patients: register, search, edit.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-PatientId = Annotated[int, typer.Argument(metavar="ID", help="The patient's id.", max=common.MAX_ID)]
+PatientId = Annotated[int, typer.Argument(metavar="ID", help="The patient's id.", **common.ID_RANGE)]
 
 
 def patient_json(view: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from . import common
 app = typer.Typer(help="Reviews of completed visits: add, moderate, respond.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ReviewId = Annotated[int, typer.Argument(metavar="ID", help="The review's id.", max=common.MAX_ID)]
+ReviewId = Annotated[int, typer.Argument(metavar="ID", help="The review's id.", **common.ID_RANGE)]
 
 
 def _json(view: Any) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def _short(text: str, width: int = 40) -> str:
 @app.command("add")
 def add(
     appointment: Annotated[
-        int, typer.Argument(metavar="APPOINTMENT", help="The completed appointment's id.", max=common.MAX_ID)
+        int, typer.Argument(metavar="APPOINTMENT", help="The completed appointment's id.", **common.ID_RANGE)
     ],
     rating: Annotated[str, typer.Option("--rating", metavar="1..5", help="How many stars, 1 to 5.")],
     comment: Annotated[str, typer.Option("--comment", metavar="TEXT", help="Optional text, at most 2000 characters.")] = "",

@@ -18,7 +18,7 @@ app = typer.Typer(help="A doctor's time slots: generate, import, list, block.", 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")]
-SlotId = Annotated[int, typer.Argument(metavar="ID", help="The slot's id.", max=common.MAX_ID)]
+SlotId = Annotated[int, typer.Argument(metavar="ID", help="The slot's id.", **common.ID_RANGE)]
 Doctor = Annotated[str, typer.Option("--doctor", metavar="USERNAME", help="The doctor's username.")]
 
 

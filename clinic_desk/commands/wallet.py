@@ -20,7 +20,7 @@ from . import common
 app = typer.Typer(help="A patient's wallet: balance, deposits, withdrawals, history.", no_args_is_help=True)
 
 PatientArg = Annotated[
-    int, typer.Argument(metavar="PATIENT", help="The patient's id.", show_default=False, max=common.MAX_ID)
+    int, typer.Argument(metavar="PATIENT", help="The patient's id.", show_default=False, **common.ID_RANGE)
 ]
 AmountArg = Annotated[
     str, typer.Argument(metavar="AMOUNT", help="A decimal amount, like 80, 80.5 or 80.50.", show_default=False)
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def pay(
         appointment: Annotated[
-            int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.", max=common.MAX_ID)
+            int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.", **common.ID_RANGE)
         ],
         method: Annotated[str, typer.Option("--method", metavar="wallet|card", help="Pay from the wallet or by card.")],
         card_number: Annotated[
@@ -155,7 +155,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def refund(
         appointment: Annotated[
-            int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.", max=common.MAX_ID)
+            int, typer.Argument(metavar="APPOINTMENT", help="The appointment's id.", **common.ID_RANGE)
         ],
         as_json: JsonOpt = False,
     ) -> None:

@@ -65,6 +65,8 @@ class _Row:
 
 
 def _read_rows(text: str) -> list[dict[str, str]]:
+    if "\x00" in text:
+        raise BadInput("the file holds NUL bytes: it is not a CSV text file")
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
