@@ -17,6 +17,7 @@ from typing import Any
 from .. import config
 from ..errors import BadInput
 from ..services.actors import Actor
+from ..services.controls import shown as safe  # stored text printed: escapes shown, not obeyed
 
 
 class _State:
@@ -82,14 +83,6 @@ def actor() -> Actor:
 
 
 # -- output -------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe(text: object) -> str:
-    """Text fit for a terminal: control characters and escape sequences shown, not executed."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if text is None else str(text))
-
 
 def _jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):

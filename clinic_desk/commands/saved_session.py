@@ -83,22 +83,34 @@ def _remember_backend(backend) -> None:
             pass
 
 
-def save(database_url: str, token: str) -> Path | None:
-    """Store the token; returns the fallback file's path when the keyring could not take it."""
+_FAILED = object()
+
+
+def _in_keyring(method: str, *args: str):
+    """Call the keyring backend's ``method`` quietly: its result, or ``_FAILED`` when there is no
+    working backend or it refused (the caller falls back to the file)."""
     from keyring.errors import KeyringError
 
-    key = key_for(database_url)
     backend = _keyring()
-    if backend is not None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                backend.set_password(SERVICE, key, token)
-            _drop_from_file(key)
-            _remember_backend(backend)
-            return None
-        except (KeyringError, RuntimeError):
-            pass
+    if backend is None:
+        return _FAILED
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = getattr(backend, method)(SERVICE, *args)
+    except (KeyringError, RuntimeError):
+        return _FAILED
+    if method == "set_password":
+        _remember_backend(backend)
+    return result
+
+
+def save(database_url: str, token: str) -> Path | None:
+    """Store the token; returns the fallback file's path when the keyring could not take it."""
+    key = key_for(database_url)
+    if _in_keyring("set_password", key, token) is not _FAILED:
+        _drop_from_file(key)
+        return None
     sessions = _read_file()
     sessions[key] = token
     return _write_file(sessions)
@@ -110,32 +122,14 @@ def load(database_url: str) -> str | None:
     token = _read_file().get(key)
     if token:
         return token
-    from keyring.errors import KeyringError
-
-    backend = _keyring()
-    if backend is not None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return backend.get_password(SERVICE, key) or None
-        except (KeyringError, RuntimeError):
-            pass
-    return None
+    found = _in_keyring("get_password", key)
+    return None if found is _FAILED else found or None
 
 
 def forget(database_url: str) -> None:
     """Remove the token from the keyring and from the fallback file."""
-    from keyring.errors import KeyringError
-
     key = key_for(database_url)
-    backend = _keyring()
-    if backend is not None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                backend.delete_password(SERVICE, key)
-        except (KeyringError, RuntimeError):
-            pass
+    _in_keyring("delete_password", key)
     _drop_from_file(key)
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from uuid import uuid4
 
 from rich.text import Text
@@ -136,10 +136,7 @@ class BookDialog(DeskDialog):
         self.call_service(
             patients.add_patient,
             self.actor,
-            full_name=details.full_name,
-            email=details.email,
-            phone=details.phone,
-            date_of_birth=details.date_of_birth,
+            **asdict(details),
             then=self._registered,
         )
 

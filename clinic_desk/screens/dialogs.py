@@ -195,6 +195,9 @@ class PayDialog(DeskDialog):
 
 @dataclass(frozen=True)
 class PatientDetails:
+    """What the patient dialog gives back: the keyword arguments of ``patients.add_patient`` and
+    ``patients.edit_patient``."""
+
     full_name: str
     email: str
     phone: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from rich.text import Text
@@ -136,10 +136,7 @@ class PatientsScreen(DeskScreen):
         self.call_service(
             patients.add_patient,
             self.actor,
-            full_name=details.full_name,
-            email=details.email,
-            phone=details.phone,
-            date_of_birth=details.date_of_birth,
+            **asdict(details),
             then=self._saved("Registered"),
         )
 
@@ -159,10 +156,7 @@ class PatientsScreen(DeskScreen):
             patients.edit_patient,
             self.actor,
             patient_id,
-            full_name=details.full_name,
-            email=details.email,
-            phone=details.phone,
-            date_of_birth=details.date_of_birth,
+            **asdict(details),
             then=self._saved("Saved"),
         )
 

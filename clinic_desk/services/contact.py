@@ -7,14 +7,12 @@ from datetime import date
 
 from ..errors import BadInput
 from . import clock
+from .controls import CONTROL, CONTROL_BUT_LAYOUT
 from .timeutil import parse_date, to_local
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
-# C0, DEL and C1: terminal controls (ESC, CSI, ...), never part of text people type.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # newline and tab allowed
 
 
 def clean_text(text: str, *, what: str, max_length: int, required: bool = True) -> str:
@@ -22,7 +20,7 @@ def clean_text(text: str, *, what: str, max_length: int, required: bool = True) 
     cleaned = " ".join(str(text).split())
     if required and not cleaned:
         raise BadInput(f"{what} must not be empty")
-    if _CONTROL.search(cleaned):
+    if CONTROL.search(cleaned):
         raise BadInput(f"{what} must not contain control characters")
     if len(cleaned) > max_length:
         raise BadInput(f"{what} is longer than {max_length} characters")
@@ -33,7 +31,7 @@ def clean_multiline(text: str, *, what: str, max_length: int) -> str:
     """Text that may span lines (a biography, a doctor's notes): trimmed, CRLF as LF, newlines and
     tabs kept, no other control characters, at most ``max_length`` long."""
     cleaned = str(text).replace("\r\n", "\n").strip()
-    if _CONTROL_BUT_LAYOUT.search(cleaned):
+    if CONTROL_BUT_LAYOUT.search(cleaned):
         raise BadInput(f"{what} must not contain control characters")
     if len(cleaned) > max_length:
         raise BadInput(f"{what} is longer than {max_length} characters")
@@ -46,7 +44,7 @@ def clean_name(text: str, *, what: str = "name") -> str:
 
 def clean_email(text: str) -> str:
     cleaned = str(text).strip()
-    if len(cleaned) > 254 or not _EMAIL.match(cleaned) or _CONTROL.search(cleaned):
+    if len(cleaned) > 254 or not _EMAIL.match(cleaned) or CONTROL.search(cleaned):
         raise BadInput(f"not an e-mail address: {text!r}")
     return cleaned
 

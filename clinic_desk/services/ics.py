@@ -9,7 +9,6 @@ TZID with its VTIMEZONE, or are plain UTC when the clinic keeps UTC.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from ..errors import BadInput, NotFound
 from ..store.models import Appointment, Doctor, Patient, User
 from . import clock, policy
 from .actors import Actor
+from .controls import CONTROL_BUT_LAYOUT
 from .timeutil import local_day_bounds
 from .tx import reads
 
@@ -32,11 +32,10 @@ View = Literal["patient", "doctor"]
 _STATUS = {"pending": "TENTATIVE", "cancelled": "CANCELLED"}  # everything else is CONFIRMED
 # RFC 5545 allows no control characters in TEXT but tab (newlines are escaped): none from a name
 # or a reason reaches a calendar, or the terminal that `export ics` prints it on.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _text(value: str) -> str:
-    return _CONTROLS.sub("", value)
+    return CONTROL_BUT_LAYOUT.sub("", value)
 
 
 def clinic_host() -> str:

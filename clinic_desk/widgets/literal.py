@@ -10,22 +10,14 @@ field) is dropped before the line is written to the terminal.
 
 from __future__ import annotations
 
-import re
 
 from rich.segment import Segment
 from rich.text import Text
 from textual.color import Color
 from textual.filter import LineFilter
 
-# C0 but newline and tab (they lay text out), DEL and C1 (0x9b is an 8-bit CSI).
-_SHOWN_ESCAPED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def literal_str(value: object) -> str:
-    """``value`` as text whose control characters read ``\\x1b`` and so on."""
-    text = "" if value is None else str(value)
-    return _SHOWN_ESCAPED.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+from ..services.controls import CONTROL
+from ..services.controls import shown as literal_str
 
 
 def literal(value: object, style: str = "", **options) -> Text:  # noqa: ANN003 - rich.text.Text's options
@@ -37,10 +29,10 @@ class ControlCharacterFilter(LineFilter):
     """Drops control characters from painted text (they take no cells, so nothing moves)."""
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
-        search = _CONTROL.search
+        search = CONTROL.search
         if not any(search(segment.text) for segment in segments if not segment.control):
             return segments
         return [
-            segment if segment.control or not search(segment.text) else Segment(_CONTROL.sub("", segment.text), segment.style)
+            segment if segment.control or not search(segment.text) else Segment(CONTROL.sub("", segment.text), segment.style)
             for segment in segments
         ]
