@@ -154,6 +154,14 @@ async def submitted(pilot, key: str, dialog: type) -> None:  # noqa: ANN001
         assert told, f"{dialog.__name__} closed without a word"
 
 
+async def each_through(pilot, key: str, dialog: type, selector: str, values, submit: str) -> None:  # noqa: ANN001
+    """For each value: open ``dialog`` with ``key``, paste the value into ``selector``, submit."""
+    for value in values:
+        await opened(pilot, key, dialog)
+        await paste_into(pilot, selector, value)
+        await submitted(pilot, submit, dialog)
+
+
 # -- the forms -------------------------------------------------------------------------------
 
 
@@ -199,10 +207,8 @@ def test_patient_register_and_edit_dialogs(desk, desk_app, strings):
             if isinstance(app.screen, PatientDialog):
                 await pilot.press("escape")
             app.selected_patient_id = desk.ben.id
-            for n, value in enumerate(strings[1::2]):  # edit Ben: this value in one field
-                await opened(pilot, "ctrl+t", PatientDialog)
-                await paste_into(pilot, f"{fields[n % len(fields)]} Input", value)
-                await submitted(pilot, "ctrl+s", PatientDialog)
+            for n, selector in enumerate(fields):  # edit Ben: values in each field in turn
+                await each_through(pilot, "ctrl+t", PatientDialog, f"{selector} Input", strings[1 + 2 * n :: 8], "ctrl+s")
 
     run(flow)
 
@@ -217,10 +223,7 @@ def test_deposit_and_withdraw_dialogs(desk, desk_app, strings):
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             for key, values in (("d", strings[::2]), ("w", strings[1::2])):
-                for value in values:
-                    await opened(pilot, key, AmountDialog)
-                    await paste_into(pilot, "#amount Input", value)
-                    await submitted(pilot, "enter", AmountDialog)
+                await each_through(pilot, key, AmountDialog, "#amount Input", values, "enter")
                 if isinstance(app.screen, AmountDialog):
                     await pilot.press("escape")
                     await settle(pilot)
@@ -307,10 +310,7 @@ def test_visit_notes(desk, desk_app, strings):
         app = desk_app("dr.house", start="my_day")
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            for value in strings:
-                await opened(pilot, "e", TextDialog)
-                await paste_into(pilot, "#text", value)
-                await submitted(pilot, "ctrl+s", TextDialog)
+            await each_through(pilot, "e", TextDialog, "#text", strings, "ctrl+s")
 
     run(flow)
 
@@ -336,10 +336,7 @@ def test_review_reject_reason_and_doctor_response(desk, desk_app, strings):
         doctor = desk_app("dr.house", start="reviews")
         async with doctor.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            for value in strings[1::2]:
-                await opened(pilot, "o", TextDialog)
-                await paste_into(pilot, "#text", value)
-                await submitted(pilot, "ctrl+s", TextDialog)
+            await each_through(pilot, "o", TextDialog, "#text", strings[1::2], "ctrl+s")
 
     run(flow)
 
