@@ -178,6 +178,22 @@ def test_refund_command_for_staff(cli, desk):
     assert patient_try.code == 1 and "permission denied" in patient_try.err
 
 
+def test_cancel_says_what_happened_to_the_money(cli, desk):
+    world, env = desk
+    late = {**env, "CLINIC_DESK_BOOKING_CANCELLATION_HOURS": "100000"}  # every visit is "late" now
+    first, second = (str(a.id) for a in world.appointments)
+    for appointment in (first, second):
+        assert cli("pay", appointment, "--method", "card", "--card-number", GOOD_CARD, env=env).code == 0
+
+    kept = cli("appointments", "cancel", first, "--reason", "ill", env=late)
+    assert kept.code == 0, kept.err
+    assert kept.out.strip() == f"appointment {first} cancelled; the payment is kept (late cancellation); a refund by staff returns it"
+    partly = cli("appointments", "cancel", second, "--reason", "ill",
+                 env={**late, "CLINIC_DESK_BOOKING_LATE_CANCELLATION_REFUND_PERCENT": "50"})
+    assert partly.out.strip() == (f"appointment {second} cancelled; refunded 22.75 to the wallet;"
+                                  " the rest of the payment is kept (late cancellation); a refund by staff returns it")
+
+
 def test_report_revenue_json(cli, desk):
     world, env = desk
     make_user("admin", "boss")

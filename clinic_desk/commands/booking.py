@@ -213,11 +213,10 @@ def cancel(
     from ..services.money import format_money
 
     result = booking.cancel(common.actor(), appointment_id, reason, by_clinic=by_clinic)
-    refunded = f"; refunded {format_money(result.refunded)} to the wallet" if result.refunded else ""
     if as_json:
         common.print_json({**appointment_json(result.appointment), "refunded": format_money(result.refunded)})
     else:
-        common.print_line(f"appointment {appointment_id} cancelled{refunded}")
+        common.print_line(f"appointment {appointment_id} cancelled" + (f"; {result.money}" if result.money else ""))
 
 
 @appointments_app.command("reschedule")

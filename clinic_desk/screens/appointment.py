@@ -217,8 +217,8 @@ class AppointmentScreen(DeskScreen):
         )
 
     def _cancelled(self, result: booking.CancelResult) -> None:
-        refund = f" Refunded {money_text(result.refunded).plain} to the wallet." if result.refunded else ""
-        self.app.notify(f"Cancelled; the slot is free again.{refund}", title="Cancelled")
+        money = f" {result.money[:1].upper()}{result.money[1:]}." if result.money else ""
+        self.app.notify(f"Cancelled; the slot is free again.{money}", title="Cancelled")
         self.load()
 
     def action_reschedule(self) -> None:

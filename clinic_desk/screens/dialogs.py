@@ -165,7 +165,7 @@ class PayDialog(DeskDialog):
             with Vertical(id="card-fields"):
                 yield Field("Card number", parse=cards.normalize, placeholder="4242 4242 4242 4242", id="card-number")
                 yield Field("Expiry (MM/YY)", parse=cards.parse_expiry, optional=True, placeholder="MM/YY", id="card-expiry")
-            yield Label("↑/↓ choose wallet or card · ctrl+s pays · Escape cancels", classes="form-hint")
+            yield Label("↑/↓ then space: wallet or card · ctrl+s pays · Escape cancels", classes="form-hint")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -25,6 +25,7 @@ from ..store.models import Appointment, Doctor, Patient, TimeSlot, User
 from . import audit, changes, clock, notify, payments, policy
 from .actors import Actor
 from .contact import clean_multiline, clean_text
+from .money import format_money
 from .patients import find_patient
 from .queries import AppointmentView, load_appointment
 from .slots import describe
@@ -46,6 +47,16 @@ MAX_REASON, MAX_NOTES = 1000, 10_000
 class CancelResult:
     appointment: AppointmentView
     refunded: int  # minor units returned to the patient's wallet by the cancellation policy
+
+    @property
+    def money(self) -> str:
+        """What the cancellation did with the money, in the desk's words ("" when nothing was paid):
+        staff must know when a late cancellation keeps a payment."""
+        parts = [f"refunded {format_money(self.refunded)} to the wallet"] if self.refunded else []
+        if self.appointment.paid:  # some of a payment is still kept
+            kept = "the rest of the payment" if self.refunded else "the payment"
+            parts.append(f"{kept} is kept (late cancellation); a refund by staff returns it")
+        return "; ".join(parts)
 
 
 # -- booking ----------------------------------------------------------------------

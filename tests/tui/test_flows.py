@@ -77,6 +77,29 @@ def test_reception_cancels_a_paid_appointment_for_the_clinic_and_the_wallet_is_r
     run(flow)
 
 
+def test_a_late_cancellation_tells_the_desk_that_the_payment_is_kept(desk, desk_app):
+    from clinic_desk.services import booking, payments
+
+    desk_actor = actor_for(desk.reception)
+    view = booking.book(desk_actor, desk.anna.id, desk.slots[4].id, "follow-up")  # 11:00 today: late
+    payments.pay(desk_actor, view.id, method="wallet")
+
+    async def flow() -> None:
+        app = desk_app("reception1")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("down", "down", "enter")
+            await settle(pilot)
+            await pilot.press("x")
+            await pilot.press(*"patient is ill", "ctrl+s")  # the patient cancels, not the clinic
+            await settle(pilot)
+            assert Appointment.get_by_id(view.id).status == "cancelled"
+            assert wallet.show(desk_actor, desk.anna.id).balance == 12000
+            assert any("The payment is kept (late cancellation)" in note for note in notes(app))
+
+    run(flow)
+
+
 def test_a_doctor_marks_a_visit_completed_from_my_day(desk, desk_app):
     clock.set_now(DAY + timedelta(minutes=45))  # 09:45 Berlin: Ben's 09:30 visit has begun
 
