@@ -105,3 +105,14 @@ def test_list_is_bounded_and_says_so(cli):
     result = cli("patient", "list", "--limit", "2", "--json", env=login_env("desk1"))
     assert result.code == 0
     assert len(result.json()) == 2 and "showing the first 2" in result.err
+
+
+def test_a_piped_table_keeps_each_row_on_one_line(cli):
+    """Piped into grep or cut, a row is one line however long its cells: nothing wraps."""
+    make_user("reception", "desk1")
+    long_name = "Maximiliane Annabelle Wilhelmina von Hohenzollern-Sigmaringen-Ostfriesland"
+    patient = make_patient(long_name, email="maximiliane.annabelle.wilhelmina@example.test")
+    result = cli("patient", "list", env=login_env("desk1"))
+    assert result.code == 0
+    [row] = [line for line in result.out.splitlines() if long_name in line]
+    assert str(patient.id) in row and "maximiliane.annabelle.wilhelmina@example.test" in row

@@ -105,24 +105,32 @@ def print_json(data: Any) -> None:
     sys.stdout.write(_JSON_UNESCAPED_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
+# On a terminal, columns whose every cell is at most this long (ids, amounts, statuses,
+# "2026-11-26 09:30") are never wrapped, so a narrow window wraps only the prose.
+SHORT_CELL = 16
+PIPED_WIDTH = 100_000  # piped or redirected: one line per row, whatever its length (grep, cut, less -S)
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
     """A Rich table whose cells are literal text (markup and escapes are shown, not obeyed)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(safe(title)) if title else None, header_style="bold", show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    count = 0
-    for row in rows:
-        table.add_row(*(Text(safe(cell)) for cell in row))
-        count += 1
+    cells = [[safe(cell) for cell in row] for row in rows]
     console = Console(highlight=False, soft_wrap=False)
-    if count:
-        console.print(table)
-    else:
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=False, width=PIPED_WIDTH)
+    if not cells:
         console.print(Text("(none)"))
+        return
+    table = Table(title=Text(safe(title)) if title else None, header_style="bold", show_lines=False)
+    for index, column in enumerate(columns):
+        short = all(len(row[index]) <= SHORT_CELL for row in cells)
+        table.add_column(column, overflow="fold", no_wrap=short)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
 
 
 def print_fields(pairs: Sequence[tuple[str, object]]) -> None:

@@ -37,7 +37,7 @@ class OutboxScreen(DeskScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#outbox-table", DeskTable)
-        table.add_columns("#", "Queued", "To", "Subject", "Status", "Tries")
+        table.add_columns("#", "Queued", "Status", "Tries", "To", "Subject")  # status first: long subjects may run off
         table.focus()
 
     def load(self) -> None:
@@ -53,10 +53,10 @@ class OutboxScreen(DeskScreen):
             table.add_row(
                 str(m.id),
                 f"{m.created_at:%d %b %H:%M}",
-                literal(m.to),
-                literal(m.subject, overflow="ellipsis", no_wrap=True),
                 status_text(m.status),
                 str(m.attempts),
+                literal(m.to),
+                literal(m.subject, overflow="ellipsis", no_wrap=True),
                 key=str(m.id),
             )
         if previous in self.found:

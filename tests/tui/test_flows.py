@@ -229,7 +229,7 @@ def test_outbox_retries_a_failed_message(desk, desk_app):
             await pilot.press("r")
             await settle(pilot)
             assert Outbox.get().status == "pending"
-            assert str(app.screen.query_one("#outbox-table").get_row_at(0)[4]) == "pending"
+            assert str(app.screen.query_one("#outbox-table").get_row_at(0)[2]) == "pending"
 
     run(flow)
 
