@@ -78,6 +78,20 @@ class SmtpSettings:
     max_attempts: int = 8
     backoff_s: float = 60.0
 
+    @property
+    def sender_address(self) -> str:
+        """The bare address of ``smtp.from`` (which may be ``Clinic Desk <desk@example.org>``)."""
+        from email.utils import parseaddr
+
+        return parseaddr(self.sender)[1] or self.sender.strip()
+
+    @property
+    def sender_name(self) -> str:
+        """The display name written in ``smtp.from``, or ""."""
+        from email.utils import parseaddr
+
+        return parseaddr(self.sender)[0]
+
 
 @dataclass(frozen=True)
 class BookingSettings:

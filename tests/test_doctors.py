@@ -144,3 +144,23 @@ def test_cli_edit_inactive_and_unknown_doctor(cli):
     assert missing.code == 2 and "unknown doctor 'nobody'" in missing.err
     bad_fee = cli("doctor", "edit", "drcli", "--fee", "-5", env=login_env("admin1"))
     assert bad_fee.code == 2
+
+
+def test_a_fee_must_be_payable_and_zero_may_be_written_any_way(cli):
+    make_user("admin", "boss")
+    add = ("doctor", "add", "drfee", "--name", "Dr Fee", "--email", "fee@example.test", "--specialty", "X")
+    too_dear = cli(*add, "--fee", "10000.01", env=login_env("boss"))
+    assert too_dear.code == 2 and "over the maximum of 10000.00" in too_dear.err
+    free = cli(*add, "--fee", "00", env=login_env("boss"))
+    assert free.code == 0, free.err
+    assert cli("doctor", "show", "drfee", "--json", env=login_env("boss")).json()["fee"] == "0.00"
+    with pytest.raises(BadInput, match="over the largest single payment"):
+        doctors.edit_doctor(staff("admin"), "drfee", fee=1_000_001)
+
+
+def test_adding_and_removing_one_specialty_at_once_is_refused(db):
+    admin = staff("admin")
+    _add(admin, specialties=["Cardiology", "Surgery"])
+    with pytest.raises(BadInput, match="both name 'cardiology'"):
+        doctors.edit_doctor(admin, "drruiz", add_specialties=["Cardiology"], remove_specialties=["cardiology"])
+    assert doctors.show_doctor(admin, "drruiz").specialties == ["Cardiology", "Surgery"]

@@ -190,3 +190,22 @@ def test_export_to_a_missing_directory_is_bad_input(dst_visits, cli, tmp_path):
     result = cli("export", "ics", "--doctor", "dr_stone", "-o", str(tmp_path / "no" / "x.ics"), env=login_env("desk"))
     assert result.code == 2 and "no such directory" in result.err
 
+    directory = cli("export", "ics", "--doctor", "dr_stone", "-o", str(tmp_path), env=login_env("desk"))
+    assert directory.code == 2 and "is a directory" in directory.err
+
+
+def test_visits_in_the_hour_the_clocks_go_back_land_at_their_real_instant(db, cli):
+    """02:30 happens twice on 2027-10-31 in Berlin; RFC 5545 reads a local 02:30 as the first, so
+    the second is written in UTC. Every other visit keeps the clinic's wall clock."""
+    make_user("reception", "desk")
+    doctor = make_doctor("dr_night")
+    patient = make_patient("Ann Lee")
+    instants = [datetime(2027, 10, 31, hour, 30, tzinfo=UTC) for hour in (0, 1, 2)]  # 02:30 CEST, 02:30 CET, 03:30 CET
+    for instant in instants:
+        make_appointment(make_slot(doctor, instant, minutes=20), patient, status="confirmed")
+
+    result = cli("export", "ics", "--doctor", "dr_night", env=login_env("desk"))
+
+    events = Calendar.from_ical(result.out).walk("VEVENT")
+    assert sorted(event.decoded("DTSTART").astimezone(UTC) for event in events) == instants
+    assert sorted(event.decoded("DTEND").astimezone(UTC) for event in events) == [i + timedelta(minutes=20) for i in instants]

@@ -55,3 +55,34 @@ def test_status_of_an_empty_database_lists_every_step(scratch_database_url):
         assert len(current.pending) == migrate.latest_version()
     finally:
         proxy.close()
+
+
+def test_upgrading_to_the_slot_history_marks_slots_an_appointment_moved_away_from(scratch_database_url):
+    open_database(scratch_database_url)
+    try:
+        migrate.upgrade(target="0003_booking_appointment_starts")
+        p = _p()
+        now = "2027-01-04 09:00:00"
+        proxy.execute_sql(
+            f"INSERT INTO app_user (username, email, full_name, role, created_at) VALUES ({p}, {p}, {p}, 'doctor', {p})",
+            ("drwho", "who@example.test", "Dr. Who", now),
+        )
+        proxy.execute_sql("INSERT INTO doctor (user_id, room, fee, rating_count, rating_total) SELECT id, 'R9', 12000, 0, 0 FROM app_user")
+        for hour in (9, 10):
+            proxy.execute_sql(
+                f"INSERT INTO time_slot (doctor_id, starts_at, ends_at, status) SELECT id, {p}, {p}, 'open' FROM doctor",
+                (f"2027-01-05 {hour:02d}:00:00+00:00", f"2027-01-05 {hour:02d}:30:00+00:00"),
+            )
+        moved = '{"from_slot": 1, "from_starts_at": "x", "to_slot": 2, "to_starts_at": "y"}'
+        proxy.execute_sql(
+            f"INSERT INTO audit_event (actor_name, action, entity, entity_id, details, at)"
+            f" VALUES ('desk', 'appointment.reschedule', 'appointment', 7, {p}, {p})",
+            (moved, now),
+        )
+
+        migrate.upgrade()
+
+        flags = dict(proxy.execute_sql("SELECT id, booked_before FROM time_slot ORDER BY id").fetchall())
+        assert {slot: bool(flag) for slot, flag in flags.items()} == {1: True, 2: False}
+    finally:
+        proxy.close()

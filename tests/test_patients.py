@@ -68,6 +68,8 @@ def test_edit_changes_details_and_the_reminder_choice(cli, frozen_clock):
     ("args", "message"),
     [
         (("--name", "A", "--email", "not-an-email"), "not an e-mail address"),
+        (("--name", "A", "--email", "a@example.test,postmaster"), "not an e-mail address"),  # one address
+        (("--name", "A", "--email", "A <a@example.test>"), "not an e-mail address"),
         (("--name", "", "--email", "a@example.test"), "must not be empty"),
         (("--name", "A", "--email", "a@example.test", "--birth", "2030-01-01"), "in the future"),
         (("--name", "A", "--email", "a@example.test", "--birth", "1980-02-30"), "not a real date"),

@@ -147,3 +147,37 @@ def test_cancelling_through_booking_applies_the_policy(db):
     assert result.refunded == 8000
     assert balance(world.patient.id) == 8000 == ledger_sum(world.patient.id)
     assert {row.kind for row in Outbox.select()} >= {"appointment_cancelled", "refund_receipt"}
+
+
+def test_an_appointment_refunded_in_full_can_be_paid_again_once(db):
+    """Staff refund a payment taken by mistake; the visit still stands, unpaid, and is paid again."""
+    from clinic_desk.services import queries
+
+    world = _paid_by_wallet(8000)
+    appointment_id = world.appointments[0].id
+    payments.refund(world.staff, appointment_id)
+    assert not queries.load_appointment(world.staff, appointment_id).paid
+
+    again = payments.pay(world.staff, appointment_id, method="card", card_number=GOOD_CARD)
+
+    assert again.amount == 8000 and queries.load_appointment(world.staff, appointment_id).paid
+    with pytest.raises(Refused, match="already paid"):
+        payments.pay(world.staff, appointment_id, method="wallet")
+    assert cancel(world.staff, appointment_id, by_clinic=True) == 8000  # the open payment is the one refunded
+    assert balance(world.patient.id) == 16000 == ledger_sum(world.patient.id)
+
+
+def test_a_patient_cannot_move_a_paid_visit_out_of_the_late_window_to_cancel_it_in_full(db):
+    from clinic_desk.services import booking
+    from tests.factories import make_slot
+
+    world = _paid_by_wallet(8000)
+    appointment_id = world.appointments[0].id
+    later = make_slot(world.doctor, VISIT + timedelta(days=30))
+    clock.set_now(VISIT - timedelta(hours=2))
+
+    with pytest.raises(Refused, match="can no longer be moved online; please ask the clinic"):
+        booking.reschedule(world.patient_actor, appointment_id, later.id)
+    booking.reschedule(world.staff, appointment_id, later.id)  # the desk may, knowing the policy
+    unpaid = make_world(5000).appointments[0]  # nothing to refund: its patient may move it late too
+    booking.reschedule(actor_for(unpaid.patient.user), unpaid.id, make_slot(make_doctor(), VISIT + timedelta(days=3)).id)

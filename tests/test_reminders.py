@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from clinic_desk.services import clock, notify
+from clinic_desk.services.timeutil import to_local
 from clinic_desk.store.models import Appointment, Outbox
 from tests.factories import login_env, make_appointment, make_doctor, make_patient, make_slot, make_user
-from tests.smtp_server import run_cli_at_once
+from tests.smtp_server import run_cli_at_once, smtp_server  # noqa: F401 - a fixture
 
 
 def _visit(hours_ahead: float, status: str = "confirmed", **patient_fields):
@@ -88,3 +89,27 @@ def test_two_reminder_runs_at_once_queue_one_reminder_per_visit(db):
     assert codes == [0, 0]
     reminded = [row.appointment_id for row in _reminders()]
     assert sorted(reminded) == sorted(visit.id for visit in visits)
+
+
+def test_a_queued_reminder_is_taken_back_when_the_visit_is_cancelled_moved_or_opted_out(db, frozen_clock, smtp_server):
+    """The patient never gets a reminder for a visit that is cancelled, or for the old time of a
+    moved one, or after opting out, even when it was queued before and SMTP was down meanwhile."""
+    from clinic_desk.services import booking, mailer, patients, reminders
+    from tests.booking_support import staff
+
+    desk = staff()
+    cancelled, moved, quiet = _visit(5, email="c@example.test"), _visit(5, email="m@example.test"), _visit(5, email="q@example.test")
+    assert reminders.queue_reminders(desk).queued == 3
+    booking.cancel(desk, cancelled.id, "patient is ill")
+    new_slot = make_slot(moved.doctor, clock.now() + timedelta(hours=6))
+    booking.reschedule(desk, moved.id, new_slot.id)
+    patients.edit_patient(desk, quiet.patient_id, reminders=False)
+    assert reminders.queue_reminders(desk).queued == 1  # the moved visit, at its new time
+
+    mailer.deliver_due()
+
+    sent = sorted((got.rcpt_tos[0], got.message["Subject"].split(":")[1].strip()) for got in smtp_server.received)
+    assert sent == [("c@example.test", "Appointment cancelled"), ("m@example.test", "Appointment moved"),
+                    ("m@example.test", "Reminder")]
+    [reminder] = [got for got in smtp_server.received if "Reminder" in got.message["Subject"]]
+    assert f"{to_local(new_slot.starts_at):%H:%M}" in reminder.message.get_body(("plain",)).get_content()

@@ -92,3 +92,15 @@ def test_patients_see_slots_but_not_who_booked_them(db, frozen_clock):
     _, patient_actor = patient_with_login()
     [view] = slots.list_slots(patient_actor, "drprivate")
     assert (view.free, view.patient_name, view.appointment_id) == (False, None, None)
+
+
+def test_a_slot_an_appointment_moved_away_from_is_history_and_cannot_be_deleted(db, frozen_clock):
+    desk = staff()
+    doctor = make_doctor()
+    first, second = make_slot(doctor, local(2027, 3, 10, 9)), make_slot(doctor, local(2027, 3, 10, 10))
+    view = booking.book(desk, make_patient().id, first.id)
+    booking.reschedule(desk, view.id, second.id)
+
+    with pytest.raises(Refused, match="has been booked before: block it"):
+        slots.delete_slot(desk, first.id)
+    assert TimeSlot.get_or_none(TimeSlot.id == first.id) is not None

@@ -292,3 +292,55 @@ def test_booking_at_the_desk_with_smtp_down_then_every_mail_goes_out_once(db, fr
         [part.get_param("method") for part in got.message.iter_attachments()] for got in server.received
     ]
     assert methods == [[], ["REQUEST"], ["REQUEST"], ["CANCEL"]]
+
+
+class RefusingFirstRecipientWith421(Accepting):
+    """Answers the first RCPT with 421 (closing the connection), then accepts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recipients = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001
+        self.recipients += 1
+        if self.recipients == 1:
+            return "421 4.3.2 Service shutting down"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_421_to_a_recipient_leaves_the_messages_not_tried_with_no_attempt_counted(db, frozen_clock):
+    ids = _queue_codes(3)
+    with SmtpServer(RefusingFirstRecipientWith421()) as server:
+        use_smtp(server.port)
+        mailer.deliver_due()
+
+    first, second, third = (_row(outbox_id) for outbox_id in ids)
+    assert (first.status, first.attempts) == ("pending", 1) and first.last_error.startswith("421")
+    assert (second.status, second.attempts, second.last_error) == ("pending", 0, "")
+    assert (third.status, third.attempts, third.last_error) == ("pending", 0, "")
+
+
+def test_a_sender_with_a_display_name_is_one_address_on_the_envelope_and_in_the_invitation(db, frozen_clock):
+    appointment = _appointment()
+    with SmtpServer(Accepting()) as server:
+        use_smtp(server.port, sender="Clinic Desk <desk@example.org>")
+        notify.appointment_event("confirmed", appointment.id)  # the invitation is made as it is queued
+        mailer.deliver_due()
+
+    [got] = server.received
+    assert got.mail_from == "desk@example.org"
+    assert got.message["From"] == "Clinic Desk <desk@example.org>"
+    [calendar_part] = [part for part in got.message.iter_attachments() if part.get_content_type() == "text/calendar"]
+    [event] = Calendar.from_ical(calendar_part.get_content()).walk("VEVENT")
+    assert str(event["ORGANIZER"]) == "mailto:desk@example.org"
+
+
+def test_the_envelope_never_adds_a_recipient_that_a_stored_address_lists(db, frozen_clock, smtp_server):
+    appointment = _appointment()
+    row = notify.appointment_event("confirmed", appointment.id)
+    Outbox.update(to_addr="ann@example.test, postmaster").where(Outbox.id == row.id).execute()  # an old row
+
+    mailer.deliver_due()
+
+    assert all(recipient != "postmaster" for got in smtp_server.received for recipient in got.rcpt_tos)

@@ -50,8 +50,13 @@ def _write_atomically(path: Path, text: str) -> None:
     """Write the whole file or nothing (a temporary file renamed into place)."""
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise BadInput(f"no such directory: {directory}")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        raise BadInput(f"no such directory: {common.safe(directory)}")
+    if path.is_dir():
+        raise BadInput(f"{common.safe(path)} is a directory: name a file to write")
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except PermissionError:
+        raise BadInput(f"cannot write in {common.safe(directory)}: permission denied") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

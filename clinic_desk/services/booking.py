@@ -268,8 +268,20 @@ def cancel(actor: Actor, appointment_id: int, reason: str, *, by_clinic: bool = 
     _check_transition(appointment, "cancelled")
     _set_status(actor, appointment, "cancelled", cancel_reason=reason)
     refunded = payments.refund_on_cancel(actor, appointment, by_clinic=by_clinic)
+    notify.withdraw_reminders(appointment_id=appointment.id)
     notify.appointment_event("cancelled", appointment.id)
     return CancelResult(load_appointment(actor, appointment.id), refunded)
+
+
+def _check_patient_may_move(appointment: Appointment) -> None:
+    """A paid visit inside the late-cancellation window stays where it is, for its patient: moving
+    it out of the window and cancelling there would refund what a late cancellation keeps."""
+    if payments.refund_percent(appointment.starts_at, by_clinic=False) < 100 and payments.payment_kept(appointment.id):
+        hours = config.current().booking.cancellation_hours
+        raise Refused(
+            f"appointment {appointment.id} is paid and starts in less than {hours} h: it can no longer be "
+            "moved online; please ask the clinic"
+        )
 
 
 def _visit_started(actor: Actor, appointment_id: int, status: str) -> AppointmentView:
@@ -334,6 +346,8 @@ def reschedule(actor: Actor, appointment_id: int, new_slot_id: int) -> Appointme
         )
     if new_slot_id == appointment.slot_id:
         raise BadInput(f"appointment {appointment.id} is already in slot {new_slot_id}")
+    if actor.role == "patient":
+        _check_patient_may_move(appointment)
     slot = _booking_facts(new_slot_id, appointment.patient_id, moving=appointment.id)
     doctor = slot.doctor
     _check_bookable(slot)
@@ -347,6 +361,7 @@ def reschedule(actor: Actor, appointment_id: int, new_slot_id: int) -> Appointme
         ).where(Appointment.id == appointment.id).execute()
     except IntegrityError as exc:
         raise _conflict(exc, slot) from None
+    TimeSlot.update(booked_before=True).where(TimeSlot.id == appointment.slot_id).execute()  # history: never deleted
     audit.record(
         actor,
         "appointment.reschedule",
@@ -357,6 +372,7 @@ def reschedule(actor: Actor, appointment_id: int, new_slot_id: int) -> Appointme
         from_starts_at=appointment.starts_at,
         to_starts_at=slot.starts_at,
     )
+    notify.withdraw_reminders(appointment_id=appointment.id)  # the next run reminds of the new time
     notify.appointment_event("rescheduled", appointment.id)
     changes.announce(
         "appointment",

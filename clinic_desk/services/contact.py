@@ -10,7 +10,8 @@ from . import clock
 from .controls import CONTROL, CONTROL_BUT_LAYOUT
 from .timeutil import parse_date, to_local
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# No list separators, brackets or quotes: one plain address, never "ann@x.test,postmaster".
+_EMAIL = re.compile(r"^[^@\s,;<>()\[\]\\\"]{1,64}@[^@\s,;<>()\[\]\\\"]+\.[^@\s,;<>()\[\]\\\"]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 

@@ -20,6 +20,7 @@ from ..store.models import Appointment, Doctor, DoctorSpecialty, Specialty, Time
 from . import audit, clock, policy
 from .actors import Actor
 from .contact import clean_multiline, clean_text
+from .money import format_money, max_amount
 from .tx import reads, writes
 
 MAX_BIO = 4000
@@ -198,6 +199,14 @@ def _specialty_ids(names: Sequence[str]) -> list[int]:
     return ids
 
 
+def _check_fee(fee: int) -> None:
+    """A fee from zero up to the largest single payment (a larger one could never be paid)."""
+    if fee < 0:
+        raise BadInput("fee must not be negative")
+    if fee > max_amount():
+        raise BadInput(f"fee {format_money(fee)} is over the largest single payment ({format_money(max_amount())})")
+
+
 @writes
 def add_doctor(
     actor: Actor,
@@ -218,8 +227,7 @@ def add_doctor(
     names = _clean_specialties(specialties)
     if not names:
         raise BadInput("a doctor needs at least one --specialty")
-    if fee < 0:
-        raise BadInput("fee must not be negative")
+    _check_fee(fee)
     room = clean_text(room, what="room", max_length=40, required=False)
     bio = clean_multiline(bio, what="bio", max_length=MAX_BIO)
     from . import accounts  # here, not above: the read queries that import this module stay light
@@ -249,8 +257,7 @@ def edit_doctor(
     doctor = find_doctor(ref)
     changes: dict[str, object] = {}
     if fee is not None:
-        if fee < 0:
-            raise BadInput("fee must not be negative")
+        _check_fee(fee)
         changes["fee"] = fee
     if room is not None:
         changes["room"] = clean_text(room, what="room", max_length=40, required=False)
@@ -280,6 +287,9 @@ def _change_specialties(doctor: Doctor, added: list[str], removed: list[str]) ->
         .where(DoctorSpecialty.doctor == doctor.id)
         .tuples()
     }
+    both = {name.lower() for name in added} & {name.lower() for name in removed}
+    if both:
+        raise BadInput(f"--add-specialty and --remove-specialty both name {sorted(both)[0]!r}: choose one")
     for name in removed:
         if name.lower() not in current:
             raise BadInput(f"{doctor.user.username} does not have the specialty {name!r}")

@@ -40,8 +40,7 @@ def _text(value: str) -> str:
 
 def clinic_host() -> str:
     """The domain part of the clinic's sender address: what makes the UIDs globally unique."""
-    sender = config.current().smtp.sender
-    return sender.rpartition("@")[2].strip(" >") or "clinic-desk.invalid"
+    return config.current().smtp.sender_address.rpartition("@")[2] or "clinic-desk.invalid"
 
 
 def appointment_uid(appointment_id: int) -> str:
@@ -75,7 +74,7 @@ def invitation(appointment: Appointment, method: Literal["REQUEST", "CANCEL"]) -
     event = _event(appointment, view="patient")
     if method == "CANCEL":
         event["STATUS"] = "CANCELLED"
-    organizer = vCalAddress(f"mailto:{settings.smtp.sender}")
+    organizer = vCalAddress(f"mailto:{settings.smtp.sender_address}")
     organizer.params["CN"] = settings.clinic.name
     event.add("organizer", organizer)
     attendee = vCalAddress(f"mailto:{appointment.patient.email}")
@@ -153,8 +152,8 @@ def _event(appointment: Appointment, *, view: View) -> Event:
     event.add("sequence", appointment.ics_sequence)
     event.add("dtstamp", clock.now())
     event.add("last-modified", appointment.updated_at)
-    event.add("dtstart", appointment.starts_at.astimezone(tz))
-    event.add("dtend", appointment.ends_at.astimezone(tz))
+    event.add("dtstart", _calendar_time(appointment.starts_at, tz))
+    event.add("dtend", _calendar_time(appointment.ends_at, tz))
     event.add("summary", f"Appointment: {patient_name}" if view == "doctor" else f"Appointment with {doctor_name}")
     if appointment.doctor.room:
         event.add("location", _text(appointment.doctor.room))
@@ -162,6 +161,15 @@ def _event(appointment: Appointment, *, view: View) -> Event:
         event.add("description", _text(appointment.reason))
     event.add("status", _STATUS.get(appointment.status, "CONFIRMED"))
     return event
+
+
+def _calendar_time(moment: datetime, tz: tzinfo) -> datetime:
+    """The clinic's wall-clock time, or UTC where the wall clock is ambiguous: RFC 5545 reads a
+    local time that happens twice (the hour the clocks go back) as the first of the two."""
+    local = moment.astimezone(tz)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(UTC)
+    return local
 
 
 def _calendar(events: Sequence[Event], *, method: str | None = None, name: str | None = None) -> str:

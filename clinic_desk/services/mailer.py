@@ -84,7 +84,7 @@ def deliver_after_commit() -> DeliveryReport | None:
 def build_message(row: Outbox, settings: SmtpSettings) -> EmailMessage:
     """The MIME message: text, its HTML alternative, and the attachments (the .ics)."""
     message = EmailMessage()
-    message["From"] = formataddr((config.current().clinic.name, settings.sender))
+    message["From"] = formataddr((settings.sender_name or config.current().clinic.name, settings.sender_address))
     message["To"] = row.to_addr
     message["Subject"] = row.subject
     message["Date"] = format_datetime(clock.now())
@@ -164,10 +164,14 @@ def _send_batch(settings: SmtpSettings, batch: list[Outbox], report: DeliveryRep
                 _finish(row, report, status="failed", error=f"cannot build the message: {exc}")
                 continue
             try:
-                session.send_message(message)
+                # The envelope names the patient alone: never what else a To header might list.
+                session.send_message(message, from_addr=settings.sender_address, to_addrs=[row.to_addr])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()))
                 _replied(row, code, reply, settings, report)
+                if code == 421:  # the server is closing the connection: the rest was never tried
+                    _release(batch[index + 1 :])
+                    return False
             except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
                 _replied(row, exc.smtp_code, exc.smtp_error, settings, report)
                 if exc.smtp_code == 421:  # the server is closing the connection

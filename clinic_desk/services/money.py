@@ -26,9 +26,9 @@ def parse_amount(text: str, *, maximum: int | None = None, what: str = "amount")
 def parse_fee(text: str) -> int:
     """A doctor's fee: like an amount, but zero is allowed (free consultations)."""
     cleaned = str(text).strip()
-    if cleaned in {"0", "0.0", "0.00"}:
+    if _AMOUNT.match(cleaned) and Decimal(cleaned) == 0:  # "0", "00", "0.00"
         return 0
-    return parse_amount(cleaned, what="fee")
+    return parse_amount(cleaned, what="fee", maximum=max_amount())  # a larger fee could never be paid
 
 
 def format_money(minor: int) -> str:

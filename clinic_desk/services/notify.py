@@ -124,6 +124,21 @@ def queue_once(
     return row
 
 
+REMINDER = "appointment_reminder"
+
+
+def withdraw_reminders(*, appointment_id: int | None = None, patient_id: int | None = None) -> int:
+    """Take back the reminders not sent yet (waiting, or failed and open to a retry) of an
+    appointment that was cancelled or moved, or of a patient who opted out: a reminder must never
+    name a visit that is no longer so. Inside the caller's transaction; returns how many."""
+    if appointment_id is not None:
+        whose = Outbox.appointment == appointment_id
+    else:
+        whose = Outbox.appointment.in_(Appointment.select(Appointment.id).where(Appointment.patient == patient_id))
+    unsent = Outbox.status.in_(("pending", "failed"))
+    return Outbox.delete().where(whose & (Outbox.kind == REMINDER) & unsent).execute()
+
+
 def request_delivery() -> None:
     """Ask the CLI (or TUI) to try delivery once this command has committed."""
     global queued_in_process

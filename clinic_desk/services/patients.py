@@ -109,5 +109,9 @@ def edit_patient(
     if not changes:
         raise BadInput("nothing to change: give at least one option (see --help)")
     Patient.update(**changes).where(Patient.id == patient.id).execute()
+    if reminders is False:
+        from .notify import withdraw_reminders  # mail templates load only where mail is made
+
+        withdraw_reminders(patient_id=patient.id)
     audit.record(actor, "patient.edit", "patient", patient.id, fields=sorted(changes))
     return _view(find_patient(patient_id))

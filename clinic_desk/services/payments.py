@@ -121,7 +121,7 @@ def _pay(
         earlier = _replay(idempotency_key, appointment, method) if idempotency_key is not None else None
         if earlier is not None:
             return earlier
-        if _succeeded_payment(appointment.id) is not None:
+        if payment_kept(appointment.id):
             raise Refused(f"appointment {appointment.id} is already paid") from None
         raise
 
@@ -153,7 +153,7 @@ def _take(
 ) -> PaymentView:
     if appointment.status == "cancelled":
         raise Refused(f"appointment {appointment.id} is cancelled")
-    if _succeeded_payment(appointment.id) is not None:
+    if payment_kept(appointment.id):
         raise Refused(f"appointment {appointment.id} is already paid")
     amount = appointment.price
     if amount <= 0:
@@ -386,8 +386,20 @@ def _locked_appointment(appointment_id: int) -> Appointment:
     return row
 
 
+def payment_kept(appointment_id: int) -> bool:
+    """Whether the appointment holds a payment that is not fully refunded."""
+    payment = _succeeded_payment(appointment_id)
+    return payment is not None and payment.refunded_amount < payment.amount
+
+
 def _succeeded_payment(appointment_id: int, *, lock: bool = False) -> Payment | None:
-    query = Payment.select().where((Payment.appointment == appointment_id) & (Payment.status == "succeeded"))
+    """The latest succeeded payment: the open one when there is one (a payment refunded in full may
+    be followed by a new one)."""
+    query = (
+        Payment.select()
+        .where((Payment.appointment == appointment_id) & (Payment.status == "succeeded"))
+        .order_by(Payment.id.desc())
+    )
     return (query.for_update() if lock and is_postgres() else query).first()
 
 

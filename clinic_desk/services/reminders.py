@@ -60,7 +60,7 @@ def queue_reminders(actor: Actor, hours: int | None = None) -> ReminderReport:
             continue
         context = notify.context_for(row)
         if notify.queue_once(
-            "appointment_reminder", row.patient.email, context, appointment_id=row.id, dedupe_key=keys[row.id]
+            notify.REMINDER, row.patient.email, context, appointment_id=row.id, dedupe_key=keys[row.id]
         ):
             queued += 1
     if queued:

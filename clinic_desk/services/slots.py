@@ -171,7 +171,7 @@ def delete_slot(actor: Actor, slot_id: int) -> None:
     """Delete a slot that was never booked (a cancelled booking is history too: block it instead)."""
     slot = locked_slot(slot_id)
     policy.require(actor, "slot.manage", doctor_id=slot.doctor_id)
-    if Appointment.select().where(Appointment.slot == slot.id).exists():
+    if slot.booked_before or Appointment.select().where(Appointment.slot == slot.id).exists():
         raise Refused(f"{describe(slot)} has been booked before: block it instead of deleting it")
     TimeSlot.delete().where(TimeSlot.id == slot.id).execute()
     audit.record(actor, "slot.delete", "slot", slot.id, doctor_id=slot.doctor_id, starts_at=slot.starts_at)

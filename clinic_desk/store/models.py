@@ -129,6 +129,7 @@ class TimeSlot(BaseModel):
     starts_at = UTCDateTimeField()
     ends_at = UTCDateTimeField()
     status = CharField(max_length=16, default="open")
+    booked_before = BooleanField(default=False)  # an appointment left it for another slot
 
     class Meta:
         table_name = "time_slot"
