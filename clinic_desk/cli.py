@@ -58,8 +58,8 @@ def _usage_error(exc: Exception) -> int:
     ctx = getattr(exc, "ctx", None)
     code = getattr(exc, "exit_code", 2)
     if isinstance(exc, NoArgsIsHelpError) and ctx is not None:
-        sys.stderr.write(ctx.get_help() + "\n")
-        return 2
+        commands = ", ".join(ctx.command.list_commands(ctx)) if hasattr(ctx.command, "list_commands") else ""
+        return _fail(f"missing command: {commands} (see: {ctx.command_path} --help)", 2)
     hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
     return _fail(_one_line(exc.format_message()) + hint, code)
 

@@ -298,3 +298,51 @@ def test_concurrent_failures_are_all_counted(db):
         thread.join()
     assert outcomes == ["invalid username or password"] * 4
     assert User.get_by_id(user.id).failed_logins == 4
+
+
+def test_guesses_made_at_once_check_no_more_passwords_than_the_lockout_allows(db, monkeypatch):
+    """20 terminals guessing at the same moment: at most `lockout_attempts` (5) passwords are ever
+    checked, and once the account is locked not even the right one gets in."""
+    import threading
+
+    from clinic_desk.store.db import db as proxy
+
+    user = make_user("reception", "desk1")
+    User.update(password_hash=PasswordHasher().hash(DEFAULT_PASSWORD)).where(User.id == user.id).execute()  # real cost
+    checked: list[str] = []
+    real_verify = accounts.verify_password
+    monkeypatch.setattr(accounts, "verify_password", lambda hashed, password: checked.append(password) or real_verify(hashed, password))
+    guesses = [f"wrong-guess-{n:02d}" for n in range(19)] + [DEFAULT_PASSWORD]
+    outcomes: list[str] = []
+    start = threading.Barrier(len(guesses))
+
+    def guess(password: str) -> None:
+        start.wait()
+        try:
+            accounts.authenticate("desk1", password)
+            outcomes.append("in")
+        except (AuthenticationFailed, AccountLocked) as exc:
+            outcomes.append(type(exc).__name__)
+        finally:
+            proxy.close()
+
+    threads = [threading.Thread(target=guess, args=(password,)) for password in guesses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == 20 and len(checked) <= 5
+    assert outcomes.count("in") <= 1 and outcomes.count("AccountLocked") >= 15
+    assert User.get_by_id(user.id).locked_until is not None
+
+
+def test_usernames_differing_only_in_case_and_the_audit_logs_own_names_are_refused(db):
+    admin = actor_for(make_user("admin", "boss"))
+    make_user("reception", "desk1")
+    with pytest.raises(Conflict, match="username 'desk1' is taken"):
+        accounts.add_user(admin, "DESK1", role="admin", email="other@example.test", full_name="Look Alike")
+    for name in ("system", "Anonymous"):
+        with pytest.raises(BadInput, match="is reserved"):
+            accounts.add_user(admin, name, role="reception", email=f"{name}@example.test", full_name="X")
+    assert User.select().count() == 2

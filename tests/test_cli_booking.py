@@ -118,6 +118,7 @@ def test_a_failed_payment_leaves_the_booking_pending(desk, monkeypatch):
         f"error: booked appointment {appointment.id} (pending), but payment failed: "
         "insufficient funds: the wallet holds 10.00\n"
     )
+    assert result.out == f"{appointment.id}\n"  # the booking stands: a script gets its id all the same
     assert appointment.status == "pending"
 
 

@@ -89,8 +89,21 @@ def test_restore_of_a_file_that_is_not_a_backup_is_one_line(cli, tmp_path):
     junk = tmp_path / "junk.gz"
     junk.write_text("hello")
     result = cli("db", "restore", str(junk))
-    assert result.code == 1
+    assert result.code == 2  # the wrong file: bad input
     assert result.err.count("\n") == 1 and "not a clinic-desk backup" in result.err
+
+
+def test_a_database_url_naming_a_file_that_is_not_sqlite_is_one_line_exit_2(cli, tmp_path):
+    junk = tmp_path / "notes.db"
+    junk.write_text("these are my notes, not a database" * 100)
+    result = cli("--database", f"sqlite:///{junk}", "db", "status")
+    assert (result.code, result.err.count("\n")) == (2, 1) and "is not an SQLite database" in result.err
+
+
+def test_a_group_without_its_command_is_one_line(cli):
+    result = cli("slots")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "missing command: generate, import, list" in result.err and "clinic-desk slots --help" in result.err
 
 
 def test_backup_refuses_to_overwrite(cli, tmp_path):

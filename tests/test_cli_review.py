@@ -94,7 +94,7 @@ def test_moderation_is_for_admins_only(cli, desk):
             cli("review", "reject", str(review_id), "--reason", "x", env=login_env(who)), 1, "only an admin moderates"
         )
     assert Review.get_by_id(review_id).status == "pending"
-    _one_line_error(cli("review", "reject", str(review_id), env=login_env("admin1")), 2, "--reason")
+    _one_line_error(cli("review", "reject", str(review_id), "--reason", " ", env=login_env("admin1")), 2, "reason")
 
     approved = cli("review", "approve", str(review_id), env=login_env("admin1"))
     assert (approved.code, approved.out) == (0, f"review {review_id} approved\n")
@@ -180,3 +180,10 @@ def test_only_the_reviewed_doctor_responds_and_the_patient_is_mailed(cli, desk):
     assert cli("review", "respond", str(review_id), "--text", "Edited.", env=login_env("drgrey")).code == 0
     assert cli("review", "show", str(review_id), "--json", env=login_env("drgrey")).json()["response"] == "Edited."
     assert Outbox.select().where(Outbox.kind == "review_response").count() == 2
+
+
+def test_reject_without_a_reason_gives_the_standard_one(cli, desk):
+    review_id = int(_add(cli, visit(desk["doctor"], desk["ann"]).id, "2").out)
+    rejected = cli("review", "reject", str(review_id), env=login_env("admin1"))
+    assert (rejected.code, rejected.out) == (0, f"review {review_id} rejected\n")
+    assert Review.get_by_id(review_id).reject_reason == "it does not follow the clinic's review guidelines"

@@ -330,3 +330,15 @@ def test_login_on_a_terminal_hides_the_password(cli, admin, terminal):
     result = cli("login")
     assert result.out == "logged in as admin1 (admin)\n"
     assert terminal.asked == [("Username", False, False), ("Password", True, False)]
+
+
+def test_audit_list_by_actor_keeps_events_recorded_under_that_name_with_no_user(cli, admin):
+    """A failed login is recorded as "anonymous"; an account that already bears that name (made
+    before such names were reserved) does not hide those events."""
+    make_user("reception", "desk1")
+    cli("whoami", env={"CLINIC_DESK_USER": "desk1", "CLINIC_DESK_PASSWORD": "not-the-password"})
+    make_user("reception", "anonymous")
+
+    events = cli("audit", "list", "--actor", "anonymous", "--json", env=ADMIN).json()
+
+    assert [event["action"] for event in events] == ["login_failed"]

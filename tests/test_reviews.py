@@ -405,3 +405,10 @@ def test_the_response_mail_escapes_html(people):
     assert "<img" not in mail.html_body and "&lt;img" in mail.html_body
     assert "&lt;b&gt;a lot&lt;/b&gt; &amp; see you" in mail.html_body
     assert "Thanks <b>a lot</b> & see you" in mail.text_body
+
+
+def test_a_doctors_average_rounds_half_up_to_two_decimals():
+    assert [reviews.average(33, 8), reviews.average(107, 40), reviews.average(9, 8), reviews.average(9, 2)] == [
+        4.13, 2.68, 1.13, 4.5,
+    ]
+    assert reviews.average(0, 0) is None

@@ -344,3 +344,14 @@ def test_the_envelope_never_adds_a_recipient_that_a_stored_address_lists(db, fro
     mailer.deliver_due()
 
     assert all(recipient != "postmaster" for got in smtp_server.received for recipient in got.rcpt_tos)
+
+
+def test_a_one_time_code_leaves_the_outbox_once_its_mail_is_sent(db, frozen_clock, smtp_server):
+    [outbox_id] = _queue_codes(1)  # code 000000
+
+    mailer.deliver_due()
+
+    [got] = smtp_server.received
+    assert "000000" in got.message.get_body(("plain",)).get_content()
+    stored = _row(outbox_id)
+    assert stored.status == "sent" and "000000" not in stored.text_body + stored.html_body

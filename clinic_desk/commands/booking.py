@@ -88,6 +88,7 @@ def register(app: typer.Typer) -> None:
                     idempotency_key=None,
                 )
             except ClinicError as exc:
+                _print(view, as_json, str(view.id))  # the appointment exists: a script needs its id
                 raise Refused(
                     f"booked appointment {view.id} ({view.status}), but payment failed: {exc.message}"
                 ) from None

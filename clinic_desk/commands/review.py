@@ -125,7 +125,10 @@ def approve(review_id: ReviewId) -> None:
 @app.command("reject")
 def reject(
     review_id: ReviewId,
-    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why it is not published (the patient sees it).")],
+    reason: Annotated[
+        Optional[str],
+        typer.Option("--reason", metavar="TEXT", help="Why it is not published (the patient sees it); default: the guidelines."),
+    ] = None,
 ) -> None:
     """Hide a review (taking it out of the doctor's rating if it was approved). Admins only."""
     from ..services import reviews

@@ -25,7 +25,7 @@ from ..errors import AccountLocked, AuthenticationFailed, BadInput, Conflict, No
 from ..store.db import db, is_postgres
 from ..store.models import ROLES, Doctor, Patient, Session, User
 from . import audit, clock, policy  # onetime (mail) and totp (pyotp): imported where used
-from .actors import Actor
+from .actors import SYSTEM, Actor
 from .contact import clean_email, clean_name, clean_phone, clean_username
 from .password_rules import check_password
 from .timeutil import iso_local, to_local
@@ -46,6 +46,7 @@ ADMIN_EXISTS = "an admin exists already: ask them to add users with `clinic-desk
 
 # Who the audit log names for a login attempt: nobody has proved who they are yet.
 LOGIN_ATTEMPT = Actor(user_id=None, username="anonymous", role="anonymous")
+RESERVED_NAMES = {LOGIN_ATTEMPT.username, SYSTEM.username}  # the audit log's names for no user
 
 # One advisory lock (PostgreSQL) serialises changes to the set of admins; SQLite's BEGIN IMMEDIATE does already.
 _ADMIN_SET_LOCK = 0x636C_6164  # "clad"
@@ -113,7 +114,8 @@ def actor_for_user(user: User) -> Actor:
 
 def _find_login(login: str):
     cleaned = login.strip()
-    return User.select().where((User.username == cleaned) | (fn.LOWER(User.email) == cleaned.lower()))
+    # LOWER on both sides: the database's own notion of case (SQLite's covers ASCII only).
+    return User.select().where((User.username == cleaned) | (fn.LOWER(User.email) == fn.LOWER(cleaned)))
 
 
 @reads
@@ -132,8 +134,9 @@ def authenticate(login: str, password: str, totp_code: str | None = None) -> Act
         verify_password(user.password_hash if user is not None else "", password)
         raise AuthenticationFailed(INVALID_LOGIN)
     now = clock.now()
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(locked_message(user.locked_until))
+    locked_until = _claim_attempt(user.id)
+    if locked_until is not None:
+        raise AccountLocked(locked_message(locked_until))
     if not verify_password(user.password_hash, password):
         _refuse_after_failure(user.id, "wrong password", INVALID_LOGIN)
     step = None
@@ -141,6 +144,7 @@ def authenticate(login: str, password: str, totp_code: str | None = None) -> Act
         from . import totp
 
         if not totp_code:
+            _release_attempt(user.id)  # the right password, the code still to come: not a failure
             raise TotpRequired("two-factor code required")
         step = totp.matching_step(user.totp_secret or "", totp_code, now)
         if step is None:
@@ -148,8 +152,7 @@ def authenticate(login: str, password: str, totp_code: str | None = None) -> Act
         if user.totp_last_step is not None and step <= user.totp_last_step:
             raise AuthenticationFailed(totp.CODE_ALREADY_USED)
     new_hash = hash_password(password) if _hasher().check_needs_rehash(user.password_hash) else None
-    if new_hash or step is not None or user.failed_logins or user.locked_until is not None:
-        _record_success(user.id, new_hash, step)
+    _record_success(user.id, new_hash, step)
     return actor_for_user(user)
 
 
@@ -165,16 +168,48 @@ def _refuse_after_failure(user_id: int, what: str, message: str) -> NoReturn:
     raise AuthenticationFailed(message)
 
 
+def _not_locked(now: datetime):  # noqa: ANN202 - a peewee expression
+    return User.locked_until.is_null() | (User.locked_until <= now)
+
+
+@writes
+def _claim_attempt(user_id: int) -> datetime | None:
+    """Count this attempt as failed before its password is checked (success clears it), so that
+    attempts made at once cannot outnumber ``security.lockout_attempts``. Returns the end of the
+    lock when the account is locked, or becomes locked because the limit is taken."""
+    now = clock.now()
+    limit = config.current().security.lockout_attempts
+    claimed = (
+        User.update(failed_logins=User.failed_logins + 1)
+        .where((User.id == user_id) & _not_locked(now) & (User.failed_logins < limit))
+        .execute()
+    )
+    if claimed:
+        return None
+    locked_until = User.select(User.locked_until).where(User.id == user_id).scalar()
+    if locked_until is not None and locked_until > now:
+        return locked_until
+    return _lock(user_id, "too many attempts at once", limit)
+
+
+@writes
+def _release_attempt(user_id: int) -> None:
+    User.update(failed_logins=User.failed_logins - 1).where((User.id == user_id) & (User.failed_logins > 0)).execute()
+
+
 @writes
 def _record_failure(user_id: int, what: str) -> datetime | None:
-    """One more failed login; locks the account at the limit. Returns the lock's end, if it locked."""
+    """The claimed attempt failed; at the limit the account locks. Returns the lock's end, if it locked."""
     security = config.current().security
-    User.update(failed_logins=User.failed_logins + 1).where(User.id == user_id).execute()
     failed = User.select(User.failed_logins).where(User.id == user_id).scalar()
     if failed < security.lockout_attempts:
         audit.record(LOGIN_ATTEMPT, "login_failed", "user", user_id, reason=what, failed_logins=failed)
         return None
-    until = clock.now() + timedelta(minutes=security.lockout_minutes)
+    return _lock(user_id, what, failed)
+
+
+def _lock(user_id: int, what: str, failed: int) -> datetime:
+    until = clock.now() + timedelta(minutes=config.current().security.lockout_minutes)
     User.update(failed_logins=0, locked_until=until).where(User.id == user_id).execute()
     audit.record(
         LOGIN_ATTEMPT, "account_locked", "user", user_id, reason=what, failed_logins=failed, until=iso_local(until)
@@ -187,11 +222,15 @@ def _record_success(user_id: int, new_hash: str | None, step: int | None) -> Non
     changes: dict = {User.failed_logins: 0, User.locked_until: None}
     if new_hash:
         changes[User.password_hash] = new_hash
-    where = User.id == user_id
+    now = clock.now()
+    where = (User.id == user_id) & _not_locked(now)  # attempts made at once may have locked it meanwhile
     if step is not None:
         changes[User.totp_last_step] = step
         where &= User.totp_last_step.is_null() | (User.totp_last_step < step)
     if not User.update(changes).where(where).execute():
+        locked_until = User.select(User.locked_until).where(User.id == user_id).scalar()
+        if locked_until is not None and locked_until > now:
+            raise AccountLocked(locked_message(locked_until))
         from .totp import CODE_ALREADY_USED
 
         raise AuthenticationFailed(CODE_ALREADY_USED)  # another login used this step first
@@ -312,6 +351,8 @@ def prepare_user(
     if role not in ROLES:
         raise BadInput(f"role must be one of {', '.join(ROLES)}: {role!r}")
     username = clean_username(username)
+    if username.lower() in RESERVED_NAMES:
+        raise BadInput(f"username {username!r} is reserved: the audit log names logins and scheduled jobs so")
     new = NewUser(username, clean_email(email), clean_name(full_name, what="full name"), role, clean_phone(phone), "")
     if password is None:
         return new
@@ -323,11 +364,12 @@ def _insert(new: NewUser) -> User:
     """Insert the user (inside a transaction); a taken username or email is a Conflict."""
     taken = (
         User.select(User.username, User.email)
-        .where((User.username == new.username) | (fn.LOWER(User.email) == new.email.lower()))
+        .where((fn.LOWER(User.username) == new.username.lower()) | (fn.LOWER(User.email) == fn.LOWER(new.email)))
         .first()
     )
-    if taken is not None:
-        what = f"username {new.username!r}" if taken.username == new.username else f"email {new.email!r}"
+    if taken is not None:  # usernames that differ only in case would be two look-alike accounts
+        same_name = taken.username.lower() == new.username.lower()
+        what = f"username {taken.username!r}" if same_name else f"email {new.email!r}"
         raise Conflict(f"{what} is taken")
     try:
         with db.atomic():

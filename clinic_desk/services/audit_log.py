@@ -24,8 +24,8 @@ def list_events(
         query = query.where(AuditEvent.entity == entity)
     if actor_name:
         user_id = User.select(User.id).where(User.username == actor_name).scalar()
-        if user_id is not None:
-            query = query.where(AuditEvent.actor == user_id)
-        else:  # "system", "anonymous", or a user since deleted
-            query = query.where(AuditEvent.actor_name == actor_name)
+        # Events of that user, and events recorded under that name with no user ("system",
+        # "anonymous", a user since deleted), even when an account now has the name.
+        by_name = AuditEvent.actor.is_null() & (AuditEvent.actor_name == actor_name)
+        query = query.where(by_name | (AuditEvent.actor == user_id) if user_id is not None else by_name)
     return [audit.view(event) for event in query.order_by(AuditEvent.id.desc()).limit(limit)]

@@ -120,8 +120,10 @@ def _open_slots_left(now: datetime, end: datetime, doctor_id: int | None) -> int
     taken = Appointment.select(Appointment.id).where(
         (Appointment.slot == TimeSlot.id) & (Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))
     )
+    bookable = Doctor.select(Doctor.id).where(Doctor.is_active == True)  # noqa: E712 - SQL, not Python
     query = TimeSlot.select().where(
         (TimeSlot.starts_at >= now) & (TimeSlot.starts_at < end) & (TimeSlot.status == "open") & ~fn.EXISTS(taken)
+        & TimeSlot.doctor.in_(bookable)
     )
     if doctor_id is not None:
         query = query.where(TimeSlot.doctor == doctor_id)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from peewee import SQL, fn
 
@@ -40,6 +41,13 @@ class DoctorView:
     bio: str
     active: bool
     next_free: datetime | None = field(default=None)
+
+
+def average(total: int, count: int) -> float | None:
+    """The mean rating shown for a doctor (two decimals), or None without approved reviews."""
+    if not count:
+        return None
+    return float((Decimal(total) / Decimal(count)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))  # 4.125 -> 4.13
 
 
 def find_doctor(ref: str | int) -> Doctor:
@@ -114,7 +122,7 @@ def _view(row: dict) -> DoctorView:
         email=row["email"],
         specialties=sorted(name for name in (names or []) if name is not None),
         fee=row["fee"],
-        rating=round(row["rating_total"] / count, 2) if count else None,
+        rating=average(row["rating_total"], count),
         reviews=count,
         room=row["room"],
         bio=row["bio"],

@@ -212,6 +212,8 @@ def _finish(row: Outbox, report: DeliveryReport, *, status: str, error: str = ""
     changes = {"status": status, "attempts": row.attempts + 1, "last_error": error[:_ERROR_CHARS], **changes}
     if status == "sent":
         changes["sent_at"] = clock.now()
+    if row.kind == notify.ONE_TIME_CODE:  # gone from the database (and its backups) once it has gone out
+        changes.update(text_body=_CODE_REMOVED, html_body="")
     if _record(row.id, row.claimed_until, changes):
         if status == "sent":
             report.sent += 1
@@ -221,6 +223,9 @@ def _finish(row: Outbox, report: DeliveryReport, *, status: str, error: str = ""
                 report.failed += 1
             else:
                 report.retrying += 1
+
+
+_CODE_REMOVED = "(a one-time code: its text is removed from the outbox once the mail has been sent or has failed)"
 
 
 def _release(rows: list[Outbox]) -> None:

@@ -125,6 +125,7 @@ def queue_once(
 
 
 REMINDER = "appointment_reminder"
+ONE_TIME_CODE = "one_time_code"
 
 
 def withdraw_reminders(*, appointment_id: int | None = None, patient_id: int | None = None) -> int:

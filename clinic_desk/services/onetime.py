@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..errors import BadInput, Refused
 from ..store.models import OneTimeCode, User
@@ -51,9 +51,7 @@ def _actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role)
 
 
-def issue(user: User, purpose: str, code: NewCode, *, actor: Actor | None = None) -> None:
-    """Store the code and queue its mail (inside the caller's transaction)."""
-    now = clock.now()
+def _over_the_hourly_limit(user: User, purpose: str, now: datetime) -> bool:
     recent = (
         OneTimeCode.select()
         .where(
@@ -63,7 +61,14 @@ def issue(user: User, purpose: str, code: NewCode, *, actor: Actor | None = None
         )
         .count()
     )
-    if recent >= MAX_CODES_PER_HOUR:
+    return recent >= MAX_CODES_PER_HOUR
+
+
+def issue(user: User, purpose: str, code: NewCode, *, actor: Actor | None = None) -> None:
+    """Store the code and queue its mail (inside the caller's transaction). ``actor``: who asked
+    for it, when someone logged in did; otherwise it is recorded as an anonymous request."""
+    now = clock.now()
+    if _over_the_hourly_limit(user, purpose, now):
         raise Refused("too many codes asked for in the last hour: try again later")
     OneTimeCode.create(
         user=user.id,
@@ -73,11 +78,11 @@ def issue(user: User, purpose: str, code: NewCode, *, actor: Actor | None = None
         expires_at=now + timedelta(minutes=CODE_MINUTES),
     )
     notify.queue(
-        "one_time_code",
+        notify.ONE_TIME_CODE,
         user.email,
         {"full_name": user.full_name, "purpose_text": PURPOSES[purpose], "code": code.code, "minutes": CODE_MINUTES},
     )
-    audit.record(actor or _actor_of(user), "code_sent", "user", user.id, purpose=purpose)
+    audit.record(actor or accounts.LOGIN_ATTEMPT, "code_sent", "user", user.id, purpose=purpose)
 
 
 def request_code(login: str, purpose: str) -> None:
@@ -91,7 +96,9 @@ def request_code(login: str, purpose: str) -> None:
 @writes
 def _request_code(login: str, purpose: str, code: NewCode) -> None:
     user = accounts._find_login(login).first()
-    if user is not None and user.is_active:
+    # Over the hourly limit the request is dropped as quietly as one for no account: the answer
+    # must not tell who has an account.
+    if user is not None and user.is_active and not _over_the_hourly_limit(user, purpose, clock.now()):
         issue(user, purpose, code)
 
 
@@ -168,13 +175,15 @@ def _settle(code_id: int, matches: bool, user: User, apply: Callable[[User], Non
     )
     row = OneTimeCode.get_by_id(code_id)
     if not claimed:
+        if not matches:  # why a right code would be refused is said only to whoever has it
+            return WRONG_CODE
         if row.used_at is not None:
             return "code already used: ask for a new one"
         if row.expires_at <= now:
             return "code expired: ask for a new one"
         return "too many attempts with this code: ask for a new one"
     if not matches:
-        audit.record(_actor_of(user), "code_refused", "user", user.id, purpose=row.purpose, attempts=row.attempts)
+        audit.record(accounts.LOGIN_ATTEMPT, "code_refused", "user", user.id, purpose=row.purpose, attempts=row.attempts)
         return WRONG_CODE
     OneTimeCode.update(used_at=now).where(OneTimeCode.id == code_id).execute()
     apply(user)

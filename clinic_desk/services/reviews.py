@@ -28,6 +28,7 @@ from ..errors import BadInput, Conflict, NotFound, PermissionDenied, Refused
 from ..store.models import REVIEW_STATUSES, Appointment, Doctor, Patient, Review, User
 from . import audit, clock, notify, policy
 from .actors import Actor
+from .doctors import average
 from .timeutil import to_local
 from .tx import reads, writes
 
@@ -106,11 +107,6 @@ class ReviewView:
 class DoctorRating:
     count: int  # approved reviews
     average: float | None  # None while there are none
-
-
-def average(total: int, count: int) -> float | None:
-    """The mean rating shown for a doctor (two decimals), or None without approved reviews."""
-    return round(total / count, 2) if count else None
 
 
 def _query():
@@ -242,11 +238,15 @@ def approve(actor: Actor, review_id: int) -> ReviewView:
     return _moderate(actor, review_id, "approved", reason="")
 
 
+STANDARD_REJECT_REASON = "it does not follow the clinic's review guidelines"
+
+
 @writes
-def reject(actor: Actor, review_id: int, reason: str) -> ReviewView:
-    """Hide a review (and take it out of the doctor's rating if it was approved)."""
+def reject(actor: Actor, review_id: int, reason: str | None = None) -> ReviewView:
+    """Hide a review (and take it out of the doctor's rating if it was approved). The patient sees
+    ``reason``; without one, the standard reason (a reason given must say something)."""
     policy.require(actor, "review.moderate")
-    cleaned = _clean_limited(reason, REASON_MAX, "reason")
+    cleaned = _clean_limited(STANDARD_REJECT_REASON if reason is None else reason, REASON_MAX, "reason")
     if not cleaned:
         raise BadInput("a rejection needs a reason (--reason)")
     return _moderate(actor, review_id, "rejected", reason=cleaned)

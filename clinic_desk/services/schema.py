@@ -39,6 +39,8 @@ def backup(path: Path) -> dict[str, int]:
 def restore(path: Path) -> dict[str, int]:
     try:
         return store_backup.restore(path)
+    except store_backup.NotABackup as exc:
+        raise BadInput(str(exc)) from None
     except store_backup.BackupError as exc:
         raise Refused(str(exc)) from None
     except OSError as exc:

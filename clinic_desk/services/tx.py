@@ -18,7 +18,7 @@ from typing import ParamSpec, TypeVar
 
 from peewee import IntegrityError
 
-from ..errors import Conflict, DatabaseBusy, DatabaseUnavailable, Refused
+from ..errors import BadInput, Conflict, DatabaseBusy, DatabaseUnavailable, Refused
 from ..store.db import db, is_postgres, reset_connection
 
 P = ParamSpec("P")
@@ -86,6 +86,8 @@ def translate(exc: BaseException) -> Exception:
     text = str(exc).lower()
     if "no such table" in text or ("relation" in text and "does not exist" in text):
         return Refused("the database has no schema yet: run `clinic-desk db upgrade`")
+    if "file is not a database" in text:
+        return BadInput("the database file is not an SQLite database: check --database or database.url")
     if _is_a(exc, "IntegrityError"):
         return Conflict(f"refused by the database: {_first_line(exc)}")
     if is_busy(exc):

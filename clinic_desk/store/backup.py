@@ -31,6 +31,10 @@ class BackupError(Exception):
     """The file or the target database cannot be used as asked."""
 
 
+class NotABackup(BackupError):
+    """The file named is not a clinic-desk backup at all (bad input, not a refusal)."""
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -119,9 +123,9 @@ def restore(path: Path) -> dict[str, int]:
         handle = gzip.open(path, "rt", encoding="utf-8")
         header = json.loads(handle.readline())
     except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BackupError(f"{path} is not a clinic-desk backup ({exc.__class__.__name__})") from None
+        raise NotABackup(f"{path} is not a clinic-desk backup ({exc.__class__.__name__})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise BackupError(f"{path} is not a clinic-desk backup")
+        raise NotABackup(f"{path} is not a clinic-desk backup")
     applied = schema_status().applied
     if header.get("schema") != applied:
         raise BackupError(
