@@ -41,8 +41,8 @@ def _all() -> list[tuple[str, str, int]]:
 def test_import_creates_the_rows_in_local_time_and_twice_creates_nothing(desk):
     first = desk(GOOD, "--json")
     assert first.code == 0, first.err
-    assert first.json() == {"rows": 3, "created": 3, "skipped_existing": 0, "skipped_bad": 0, "dry_run": False,
-                            "errors": []}
+    assert first.json() == {"rows": 3, "created": 3, "skipped_existing": 0, "conflicts": 0, "skipped_nonexistent": 0,
+                            "skipped_bad": 0, "dry_run": False, "errors": []}
     assert _all() == [("drcsv", "2027-05-03 09:00", 30), ("drcsv", "2027-05-03 09:30", 30),
                       ("drtwo", "2027-05-04 14:00", 45)]
     assert TimeSlot.get(TimeSlot.starts_at == local(2027, 5, 3, 9)).status == "open"
@@ -114,3 +114,13 @@ def test_a_doctor_imports_only_their_own_slots(db):
     assert _all() == []
     summary = slotimport.import_slots(doctor_actor(own), "doctor,date,start,end\ndrcsv,2027-05-03,09:00,09:30\n")
     assert summary.created == 1
+
+
+def test_the_json_summary_counts_conflicts_and_nonexistent_times_as_slots_generate_does(desk):
+    make_slot(make_doctor("drbusy"), local(2027, 5, 3, 9, 15))
+    text = ("doctor,date,start,end\ndrcsv,2027-05-03,09:00,09:30\ndrbusy,2027-05-03,09:00,09:30\n"
+            "drcsv,2027-03-28,02:00,02:30\ndrcsv,2027-05-03,09:10,09:40\ndrcsv,nope,1,2\n")
+    summary = desk(text, "--skip-bad", "--json").json()
+    assert {key: summary[key] for key in ("created", "conflicts", "skipped_nonexistent", "skipped_bad")} == {
+        "created": 1, "conflicts": 2, "skipped_nonexistent": 1, "skipped_bad": 4,
+    }

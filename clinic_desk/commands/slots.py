@@ -151,6 +151,8 @@ def import_(
                 "rows": summary.rows,
                 "created": summary.created,
                 "skipped_existing": summary.skipped_existing,
+                "conflicts": summary.conflicts,
+                "skipped_nonexistent": summary.skipped_nonexistent,
                 "skipped_bad": summary.skipped_bad,
                 "dry_run": summary.dry_run,
                 "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in summary.errors],

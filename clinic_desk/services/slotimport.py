@@ -31,6 +31,7 @@ class RowError:
     row: int
     column: str
     message: str
+    kind: str = "bad"  # or "conflict" (overlaps a slot or another row), "nonexistent" (a DST gap)
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.message}"
@@ -41,9 +42,17 @@ class ImportSummary:
     rows: int
     created: int  # with dry_run: how many would be created
     skipped_existing: int
-    skipped_bad: int
+    skipped_bad: int  # every row skipped as bad, conflicts and nonexistent times included
     dry_run: bool
     errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> int:
+        return len({e.row for e in self.errors if e.kind == "conflict"})
+
+    @property
+    def skipped_nonexistent(self) -> int:
+        return len({e.row for e in self.errors if e.kind == "nonexistent"})
 
 
 class ImportRefused(BadInput):
@@ -143,7 +152,9 @@ def _candidates(rows: list[_Row], doctors: dict[str, int], errors: list[RowError
         interval = wall_interval(row.day, a, b, tz)
         if interval is None:
             times = f"{row.start:%H:%M}-{row.end:%H:%M}"
-            errors.append(RowError(row.number, "start", f"{times} does not exist on {row.day} (clocks go forward)"))
+            errors.append(
+                RowError(row.number, "start", f"{times} does not exist on {row.day} (clocks go forward)", "nonexistent")
+            )
             continue
         by_doctor[doctors[row.doctor]].append((row.number, doctors[row.doctor], *interval))
     candidates: list[Candidate] = []
@@ -154,7 +165,7 @@ def _candidates(rows: list[_Row], doctors: dict[str, int], errors: list[RowError
             if previous is not None and candidate[2] < previous[3]:
                 same = candidate[2:] == previous[2:]
                 what = "repeats" if same else "overlaps"
-                errors.append(RowError(candidate[0], "start", f"{what} row {previous[0]} for the same doctor"))
+                errors.append(RowError(candidate[0], "start", f"{what} row {previous[0]} for the same doctor", "conflict"))
                 continue
             candidates.append(candidate)
             previous = candidate
@@ -184,6 +195,7 @@ def import_slots(
                 "start",
                 f"overlaps slot {overlap.other_slot_id} "
                 f"({iso_local(overlap.other_starts_at)} to {iso_local(overlap.other_ends_at)})",
+                "conflict",
             )
         )
     errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column)))
