@@ -60,6 +60,8 @@ def test_refusals_are_one_line_exit_1_and_bad_ids_exit_2(desk):
     assert run("book", "--patient", str(patient.id), "--slot", str(slot.id), "--pay", "cash").code == 2
     assert run("appointments", "list", "--status", "done").code == 2
     assert run("appointments", "list", "--date", "tomorrowish").code == 2
+    unknown = run("appointments", "list", "--patient", "999")
+    assert (unknown.code, unknown.err) == (2, "error: unknown patient 999\n")  # not an empty list
 
 
 def test_the_lifecycle_from_the_command_line(desk):

@@ -105,3 +105,12 @@ def test_mail_commands_are_for_the_desk_and_admins(db, cli):
             result = cli("mail", *args, env=login_env(user))
             assert result.code == 1 and "permission denied" in result.err, (user, args)
     assert cli("mail", "log", "--json", env=login_env("boss")).json() == []
+
+
+def test_mail_log_says_when_it_stopped_at_its_limit(db, cli):
+    make_user("reception", "desk")
+    for n in range(3):
+        _queue(f"p{n}@example.test")
+    cut = cli("mail", "log", "--limit", "2", "--json", env=login_env("desk"))
+    assert len(cut.json()) == 2 and cut.err == "warning: showing the first 2; narrow with --status or raise --limit\n"
+    assert cli("mail", "log", "--limit", "3", "--json", env=login_env("desk")).err == ""

@@ -54,14 +54,14 @@ def _run(world, visits: list[Visit], step: tuple) -> tuple[str, int]:
     visit, appointment_id = visits[arg], world.appointments[arg].id
     if kind in ("pay_wallet", "pay_card"):
         by_wallet = kind == "pay_wallet"
-        if visit.cancelled or visit.paid:
+        if visit.cancelled or (visit.paid and visit.refunded < visit.price):  # a payment refunded in full is none
             expected = "refused"
         else:
             expected = "insufficient" if by_wallet and visit.price > held else "ok"
         method = {"method": "wallet"} if by_wallet else {"method": "card", "card_number": GOOD_CARD}
         outcome = _attempt(lambda: payments.pay(world.staff, appointment_id, **method), expected)
         if outcome == "ok":
-            visit.paid = True
+            visit.paid, visit.refunded = True, 0  # the new payment is the one refunds and cancels act on
         return outcome, -visit.price if by_wallet else 0
     if kind == "refund":
         remaining = visit.price - visit.refunded if visit.paid else 0

@@ -29,6 +29,7 @@ def list_(
     from ..services.timeutil import iso_local, to_local
 
     events = audit_log.list_events(common.actor(), entity=entity, actor_name=actor_name, limit=limit)
+    common.warn_if_cut(len(events), limit, "narrow with --entity, --actor")
     if as_json:
         common.print_json(
             [

@@ -124,8 +124,7 @@ def list_(
         status=status,
         limit=limit,
     )
-    if len(views) == limit:
-        common.warn(f"showing the first {limit}; narrow with --date, --doctor, --patient or raise --limit")
+    common.warn_if_cut(len(views), limit, "narrow with --date, --doctor, --patient")
     if as_json:
         common.print_json([appointment_json(v) for v in views])
         return

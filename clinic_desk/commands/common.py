@@ -146,3 +146,9 @@ def print_line(text: object) -> None:
 
 def warn(text: str) -> None:
     sys.stderr.write(f"warning: {safe(text)}\n")
+
+
+def warn_if_cut(shown: int, limit: int, narrow: str) -> None:
+    """Say on stderr when a listing stopped at its --limit: a script must not take it for all."""
+    if shown == limit:
+        warn(f"showing the first {limit}; {narrow} or raise --limit")

@@ -69,6 +69,7 @@ def log_(
     from ..services.outbox import mail_log
 
     rows = mail_log(common.actor(), status=status, limit=limit)
+    common.warn_if_cut(len(rows), limit, "narrow with --status")
     if as_json:
         common.print_json([asdict(row) for row in rows])
         return

@@ -61,8 +61,7 @@ def list_(
     from ..services import patients
 
     views = patients.list_patients(common.actor(), search=search, limit=limit)
-    if len(views) == limit:
-        common.warn(f"showing the first {limit}; narrow with --search or raise --limit")
+    common.warn_if_cut(len(views), limit, "narrow with --search")
     if as_json:
         common.print_json([patient_json(v) for v in views])
         return

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 from peewee import JOIN, IntegrityError, fn
 
 from .. import config
-from ..errors import AccountLocked, AuthenticationFailed, BadInput, Conflict, NotFound, Refused, TotpRequired
+from ..errors import AccountLocked, AuthenticationFailed, BadInput, Conflict, DatabaseBusy, NotFound, Refused, TotpRequired
 from ..store.db import db, is_postgres
 from ..store.models import ROLES, Doctor, Patient, Session, User
 from . import audit, clock, policy  # onetime (mail) and totp (pyotp): imported where used
@@ -134,25 +134,32 @@ def authenticate(login: str, password: str, totp_code: str | None = None) -> Act
         verify_password(user.password_hash if user is not None else "", password)
         raise AuthenticationFailed(INVALID_LOGIN)
     now = clock.now()
-    locked_until = _claim_attempt(user.id)
+    try:
+        locked_until = _claim_attempt(user.id)
+        claimed = True
+    except DatabaseBusy:  # another desk holds SQLite's write lock: reading must go on, so judge as read
+        locked_until = user.locked_until if user.locked_until is not None and user.locked_until > now else None
+        claimed = False
     if locked_until is not None:
         raise AccountLocked(locked_message(locked_until))
     if not verify_password(user.password_hash, password):
-        _refuse_after_failure(user.id, "wrong password", INVALID_LOGIN)
+        _refuse_after_failure(user.id, "wrong password", INVALID_LOGIN, claimed=claimed)
     step = None
     if user.totp_confirmed:
         from . import totp
 
         if not totp_code:
-            _release_attempt(user.id)  # the right password, the code still to come: not a failure
+            if claimed:
+                _release_attempt(user.id)  # the right password, the code still to come: not a failure
             raise TotpRequired("two-factor code required")
         step = totp.matching_step(user.totp_secret or "", totp_code, now)
         if step is None:
-            _refuse_after_failure(user.id, "wrong two-factor code", INVALID_TOTP)
+            _refuse_after_failure(user.id, "wrong two-factor code", INVALID_TOTP, claimed=claimed)
         if user.totp_last_step is not None and step <= user.totp_last_step:
             raise AuthenticationFailed(totp.CODE_ALREADY_USED)
     new_hash = hash_password(password) if _hasher().check_needs_rehash(user.password_hash) else None
-    _record_success(user.id, new_hash, step)
+    if claimed or new_hash or step is not None or user.failed_logins or user.locked_until is not None:
+        _record_success(user.id, new_hash, step)
     return actor_for_user(user)
 
 
@@ -160,9 +167,9 @@ def locked_message(until: datetime) -> str:
     return f"account locked until {to_local(until):%H:%M}"
 
 
-def _refuse_after_failure(user_id: int, what: str, message: str) -> NoReturn:
+def _refuse_after_failure(user_id: int, what: str, message: str, *, claimed: bool) -> NoReturn:
     """Count the failure (committed), then refuse: locked if this failure locked the account."""
-    locked_until = _record_failure(user_id, what)
+    locked_until = _record_failure(user_id, what, counted=claimed)
     if locked_until is not None:
         raise AccountLocked(locked_message(locked_until))
     raise AuthenticationFailed(message)
@@ -198,9 +205,12 @@ def _release_attempt(user_id: int) -> None:
 
 
 @writes
-def _record_failure(user_id: int, what: str) -> datetime | None:
-    """The claimed attempt failed; at the limit the account locks. Returns the lock's end, if it locked."""
+def _record_failure(user_id: int, what: str, *, counted: bool) -> datetime | None:
+    """The attempt failed (``counted``: its claim counted it already); at the limit the account
+    locks. Returns the lock's end, if it locked."""
     security = config.current().security
+    if not counted:
+        User.update(failed_logins=User.failed_logins + 1).where(User.id == user_id).execute()
     failed = User.select(User.failed_logins).where(User.id == user_id).scalar()
     if failed < security.lockout_attempts:
         audit.record(LOGIN_ATTEMPT, "login_failed", "user", user_id, reason=what, failed_logins=failed)

@@ -135,6 +135,8 @@ def list_appointments(
     policy.require(actor, "appointment.list", doctor_id=doctor_id, patient_id=patient_id)
     if limit < 1:
         raise BadInput("--limit must be at least 1")
+    if patient_id is not None and not Patient.select().where(Patient.id == patient_id).exists():
+        raise NotFound(f"unknown patient {patient_id}")  # as an unknown --doctor is: not an empty list
     query = appointment_query()
     if doctor_id is not None:
         query = query.where(Appointment.doctor == doctor_id)
