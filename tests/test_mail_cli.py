@@ -113,4 +113,4 @@ def test_mail_log_says_when_it_stopped_at_its_limit(db, cli):
         _queue(f"p{n}@example.test")
     cut = cli("mail", "log", "--limit", "2", "--json", env=login_env("desk"))
     assert len(cut.json()) == 2 and cut.err == "warning: showing the first 2; narrow with --status or raise --limit\n"
-    assert cli("mail", "log", "--limit", "3", "--json", env=login_env("desk")).err == ""
+    assert cli("mail", "log", "--limit", "4", "--json", env=login_env("desk")).err == ""
