@@ -43,6 +43,7 @@ _SESSION_ROUND_TRIPS = 5  # greeting, EHLO, STARTTLS, EHLO, AUTH
 _MESSAGE_ROUND_TRIPS = 4  # MAIL, RCPT, DATA, the message
 _LEASE_MARGIN_S = 60.0
 _ERROR_CHARS = 1000
+_CODE_REMOVED = "(a one-time code: its text is removed from the outbox once the mail has been sent or has failed)"
 
 
 @dataclass
@@ -223,9 +224,6 @@ def _finish(row: Outbox, report: DeliveryReport, *, status: str, error: str = ""
                 report.failed += 1
             else:
                 report.retrying += 1
-
-
-_CODE_REMOVED = "(a one-time code: its text is removed from the outbox once the mail has been sent or has failed)"
 
 
 def _release(rows: list[Outbox]) -> None:

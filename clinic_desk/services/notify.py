@@ -24,6 +24,8 @@ from .money import format_money
 from .timeutil import to_local
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+REMINDER = "appointment_reminder"  # mail kinds other services name
+ONE_TIME_CODE = "one_time_code"
 
 # How many mails this process queued; the CLI and TUI try to deliver them after commit.
 queued_in_process = 0
@@ -122,10 +124,6 @@ def queue_once(
             raise
     request_delivery()
     return row
-
-
-REMINDER = "appointment_reminder"
-ONE_TIME_CODE = "one_time_code"
 
 
 def withdraw_reminders(*, appointment_id: int | None = None, patient_id: int | None = None) -> int:

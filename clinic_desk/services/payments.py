@@ -388,8 +388,7 @@ def _locked_appointment(appointment_id: int) -> Appointment:
 
 def payment_kept(appointment_id: int) -> bool:
     """Whether the appointment holds a payment that is not fully refunded."""
-    payment = _succeeded_payment(appointment_id)
-    return payment is not None and payment.refunded_amount < payment.amount
+    return Payment.select().where((Payment.appointment == appointment_id) & Payment.is_open()).exists()
 
 
 def _succeeded_payment(appointment_id: int, *, lock: bool = False) -> Payment | None:

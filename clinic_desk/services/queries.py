@@ -51,11 +51,7 @@ class AppointmentView:
 
 def _paid_subquery():
     return fn.EXISTS(
-        Payment.select(SQL("1")).where(
-            (Payment.appointment == Appointment.id)
-            & (Payment.status == "succeeded")
-            & (Payment.refunded_amount < Payment.amount)
-        )
+        Payment.select(SQL("1")).where((Payment.appointment == Appointment.id) & Payment.is_open())
     )
 
 

@@ -192,6 +192,12 @@ class Payment(BaseModel):
     actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = UTCDateTimeField()
 
+    @classmethod
+    def is_open(cls):  # noqa: ANN206 - a peewee expression
+        """Succeeded and not refunded in full: what makes an appointment paid. At most one per
+        appointment (the unique index of migration 0005 has this very condition)."""
+        return (cls.status == "succeeded") & (cls.refunded_amount < cls.amount)
+
 
 class Review(BaseModel):
     id = AutoField()
